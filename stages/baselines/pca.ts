@@ -1,0 +1,72 @@
+/**
+ * The `pca` stage kind: Feature set → Feature set. Standard PCA fitted on the train split
+ * (train mean, covariance eigenvectors), keeping `k` components or the smallest k that reach
+ * an `energy` fraction of the variance; train and test are both mapped with the train mean.
+ * This is the paper's "PCA-1000" step for CNN features (`k: 1000`); on SIFT-128 use `energy`.
+ * (methods.md §6's `pcaIn` quirk lives in the baseline kinds' own `pca: pcain` param.)
+ * @module
+ */
+import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import {
+  FEATURE_SET_OUTPUTS,
+  featureInput,
+  type PcaViews,
+  readFeatureSet,
+  writeFeatureSet,
+} from "./common.ts";
+import { pcaSplit } from "./preprocess.ts";
+
+interface PcaKindParams {
+  k: number;
+  energy: number;
+  views: PcaViews;
+  [key: string]: unknown;
+}
+
+async function runPca(ctx: StageContext): Promise<void> {
+  const p = ctx.params as unknown as PcaKindParams;
+  if (!(p.k > 0) && !(p.energy > 0 && p.energy <= 1)) {
+    throw new Error(`pca: set k > 0 or energy in (0, 1] (got k = ${p.k}, energy = ${p.energy})`);
+  }
+  const fs = await readFeatureSet(featureInput(ctx));
+  const info: Record<string, unknown> = {};
+  for (const view of ["img", "txt"] as const) {
+    const on = p.views === "both" || (p.views === "image" ? view === "img" : view === "txt");
+    if (!on) continue;
+    const d = fs[view].train.cols;
+    const k = p.k > 0 ? Math.min(p.k, d, fs[view].train.rows - 1) : 0;
+    if (p.k > 0 && k < p.k) {
+      ctx.log(
+        `pca: ${view} has ${d} dims and ${fs[view].train.rows} rows; keeping ${k} < k = ${p.k}`,
+      );
+    }
+    const r = pcaSplit(fs[view], { mode: "standard", k, energy: p.energy });
+    fs[view] = { train: r.train, test: r.test };
+    info[view] = { from: d, k: r.model!.k, energy: r.model!.energy };
+    ctx.log(
+      `pca: ${view} ${d} → ${r.model!.k} dims (${(100 * r.model!.energy).toFixed(2)}% variance)`,
+    );
+  }
+  ctx.provenance.pca = info;
+  fs.meta = { ...fs.meta, pca: info };
+  await writeFeatureSet(ctx, fs);
+}
+
+/** `pca` stage kind (standard PCA on train, applied to both splits). */
+export const pcaKind: StageKind = {
+  name: "pca",
+  description: "PCA fitted on train (k components or energy fraction): Feature set → Feature set",
+  module: import.meta.url,
+  params: {
+    k: { type: "integer", default: 0, doc: "components to keep (0 = use energy)" },
+    energy: { type: "number", default: 0.95, doc: "variance fraction to keep when k = 0" },
+    views: {
+      type: "string",
+      default: "image",
+      enum: ["image", "text", "both"],
+      doc: "which views to reduce",
+    },
+  },
+  outputs: FEATURE_SET_OUTPUTS,
+  run: runPca,
+};

@@ -1,0 +1,202 @@
+/**
+ * The `evaluate` stage kind: an Embedding artifact → `metrics.json` and `curves.json`.
+ *
+ * Input alias `emb`: an Embedding object (`img.npy`, `txt.npy`, `y.npy`, `embedding.json`).
+ * For each similarity, I→T ranks the texts for every image query, T→I the images for every
+ * text query; mAP, precision-recall and precision-scope are computed as in `curves.ts`, with the
+ * tie rule of `map.ts` (score descending, then gallery index ascending).
+ * @module
+ */
+import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import { type Matrix, readLabels, readMatrix } from "../tensor_io/npy.ts";
+import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
+import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
+import { type MetricRow, metricRow, writeMetrics } from "./metrics.ts";
+
+/** Params of the `evaluate` kind. */
+export interface EvaluateParams extends Record<string, unknown> {
+  /** Similarities to rank by; `native` = the embedding's own `score`. */
+  similarities: string[];
+  /** P@N grid: a step, or an explicit list of N. */
+  scope: number | number[];
+  /** Method label for the rows; empty = embedding.json's `method`. */
+  label: string;
+  /** Dataset id for the rows; empty = embedding.json's `dataset`. */
+  dataset: string;
+}
+
+/** The metadata of an Embedding artifact (`embedding.json`). */
+export interface EmbeddingInfo {
+  /** Dataset id. */
+  dataset: string;
+  /** Method label. */
+  method: string;
+  /** Whether PCA was applied on the image side. */
+  pca: boolean;
+  /** The method's native similarity. */
+  score: Similarity;
+  /** Hyper-parameters, free-form. */
+  hyper?: Record<string, unknown>;
+  /** Notes, free-form. */
+  notes?: string[];
+}
+
+/** A loaded Embedding artifact. */
+export interface Embedding {
+  /** Test image embeddings. */
+  img: Matrix;
+  /** Test text embeddings. */
+  txt: Matrix;
+  /** Test labels, shared by the pairs. */
+  y: Int32Array;
+  /** embedding.json. */
+  info: EmbeddingInfo;
+}
+
+/** Read and validate an Embedding artifact directory. */
+export async function readEmbedding(dir: string): Promise<Embedding> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(`${dir}/embedding.json`));
+  } catch (e) {
+    throw new Error(
+      `${dir}/embedding.json: cannot read (${(e as Error).message}); ` +
+        `the \`emb\` input must be an Embedding stage's object`,
+    );
+  }
+  const info = raw as Partial<EmbeddingInfo>;
+  if (typeof info.dataset !== "string" || typeof info.method !== "string") {
+    throw new Error(`${dir}/embedding.json: "dataset" and "method" must be strings`);
+  }
+  if (typeof info.pca !== "boolean") {
+    throw new Error(`${dir}/embedding.json: "pca" must be true or false`);
+  }
+  if (!SIMILARITIES.includes(info.score as Similarity)) {
+    throw new Error(
+      `${dir}/embedding.json: "score" is ${JSON.stringify(info.score)}; use one of ${SIMILARITIES}`,
+    );
+  }
+  const [img, txt, y] = await Promise.all([
+    readMatrix(`${dir}/img.npy`),
+    readMatrix(`${dir}/txt.npy`),
+    readLabels(`${dir}/y.npy`),
+  ]);
+  if (img.cols !== txt.cols) {
+    throw new Error(
+      `${dir}: img.npy is ${img.rows}×${img.cols} but txt.npy is ${txt.rows}×${txt.cols}; ` +
+        `both must have the embedding width`,
+    );
+  }
+  if (img.rows !== y.length || txt.rows !== y.length) {
+    throw new Error(
+      `${dir}: img.npy has ${img.rows} rows, txt.npy ${txt.rows}, y.npy ${y.length}; ` +
+        `they must be the same test pairs`,
+    );
+  }
+  for (const [name, m] of [["img", img], ["txt", txt]] as const) {
+    for (let i = 0; i < m.data.length; i++) {
+      if (!Number.isFinite(m.data[i])) {
+        throw new Error(
+          `${dir}/${name}.npy: value ${m.data[i]} at row ${Math.floor(i / m.cols)}; ` +
+            `embeddings must be finite (did training diverge?)`,
+        );
+      }
+    }
+  }
+  return { img, txt, y, info: info as EmbeddingInfo };
+}
+
+/** Resolve the `similarities` param against the native score; duplicates are dropped. */
+export function resolveSimilarities(list: readonly string[], native: Similarity): Similarity[] {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`similarities: give a non-empty list, e.g. ["native"] or ["cosine"]`);
+  }
+  const out: Similarity[] = [];
+  for (const s of list) {
+    const sim = s === "native" ? native : s;
+    if (!SIMILARITIES.includes(sim as Similarity)) {
+      throw new Error(
+        `similarities: unknown "${s}"; use "native" or one of ${SIMILARITIES.join(", ")}`,
+      );
+    }
+    if (!out.includes(sim as Similarity)) out.push(sim as Similarity);
+  }
+  return out;
+}
+
+/** Both directions of one embedding under one similarity. */
+export function evaluateEmbedding(
+  emb: Pick<Embedding, "img" | "txt" | "y">,
+  options: { similarity: Similarity; scope: number | readonly number[] },
+): { i2t: DirectionResult; t2i: DirectionResult } {
+  const n = emb.y.length;
+  const scope = scopeGrid(n, options.scope);
+  const s = scoreMatrix(emb.img, emb.txt, { similarity: options.similarity });
+  const i2t = evaluateDirection(s, { query: emb.y, gallery: emb.y, scope });
+  const st = transposeScores(s, { rows: emb.img.rows, cols: emb.txt.rows });
+  const t2i = evaluateDirection(st, { query: emb.y, gallery: emb.y, scope });
+  return { i2t, t2i };
+}
+
+function curveJson(d: DirectionResult) {
+  return { map: d.map, pr11: d.pr11, pr: d.pr, scope: d.scope };
+}
+
+/** The `evaluate` stage kind. */
+export const evaluateKind: StageKind<EvaluateParams> = {
+  name: "evaluate",
+  description: "mAP (I→T, T→I), precision-recall and precision-scope of an embedding",
+  module: import.meta.url,
+  params: {
+    similarities: {
+      type: "array",
+      default: ["native"],
+      doc: 'similarities to rank by: "native" (embedding.json score), cosine, euclidean, nc, inner',
+    },
+    scope: {
+      type: "any",
+      default: 10,
+      doc: "P@N grid: a step (N = step, 2·step, … ≤ gallery size) or a list of N",
+    },
+    label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
+    dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
+  },
+  outputs: ["metrics.json", "curves.json"],
+  async run(ctx: StageContext<EvaluateParams>) {
+    const dir = ctx.inputs.emb;
+    if (!dir) {
+      throw new Error(
+        `evaluate: input "emb" is missing; add \`inputs: { emb: <embedding stage> }\``,
+      );
+    }
+    const emb = await readEmbedding(dir);
+    const sims = resolveSimilarities(ctx.params.similarities, emb.info.score);
+    const dataset = ctx.params.dataset || emb.info.dataset;
+    const method = ctx.params.label || emb.info.method;
+    const rows: MetricRow[] = [];
+    const curves: Record<string, unknown> = {};
+    for (const [k, sim] of sims.entries()) {
+      ctx.progress(k, sims.length, sim);
+      const r = evaluateEmbedding(emb, { similarity: sim, scope: ctx.params.scope });
+      const row = metricRow(
+        { dataset, method, pca: emb.info.pca, similarity: sim, stage: ctx.name },
+        { i2t: r.i2t.map, t2i: r.t2i.map },
+      );
+      rows.push(row);
+      curves[sim] = { i2t: curveJson(r.i2t), t2i: curveJson(r.t2i) };
+      ctx.log(
+        `${method} ${sim}: I→T ${row.i2t.toFixed(4)}  T→I ${row.t2i.toFixed(4)}  ` +
+          `avg ${row.avg.toFixed(4)}`,
+      );
+    }
+    ctx.progress(sims.length, sims.length);
+    ctx.provenance.tie_rule = "score descending, then gallery index ascending";
+    ctx.provenance.similarities = sims;
+    ctx.provenance.n_test = emb.y.length;
+    await writeMetrics(ctx.out("metrics.json"), rows);
+    await Deno.writeTextFile(
+      ctx.out("curves.json"),
+      JSON.stringify({ dataset, method, pca: emb.info.pca, curves }, null, 2) + "\n",
+    );
+  },
+};

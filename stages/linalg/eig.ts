@@ -1,0 +1,257 @@
+/**
+ * Eigen- and singular-value solvers on {@link Matrix}: symmetric eigendecomposition (sorted
+ * descending), the generalized symmetric-definite problem `A v = λ B v` by Cholesky whitening,
+ * symmetric matrix powers, and the SVD. The dense kernels come from `ml-matrix`
+ * (`EigenvalueDecomposition`, `SingularValueDecomposition`); Cholesky and the triangular
+ * solves are written here on `Float64Array`s.
+ * @module
+ */
+import { EigenvalueDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { fromMl, type Matrix, toMl, zeros } from "./matrix.ts";
+
+/** Eigenvalues (descending) and eigenvectors (columns, in the same order). */
+export interface Eigen {
+  /** Eigenvalues, largest first. */
+  values: Float64Array;
+  /** `n × k` matrix whose column i is the eigenvector of `values[i]`. */
+  vectors: Matrix;
+}
+
+function assertSquare(a: Matrix, what: string): void {
+  if (a.rows !== a.cols) throw new Error(`${what}: matrix must be square, got ${a.rows}×${a.cols}`);
+}
+
+function assertFinite(a: Matrix, what: string): void {
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i])) {
+      throw new Error(
+        `${what}: matrix has a non-finite entry at (${Math.floor(i / a.cols)}, ${
+          i % a.cols
+        }); check the input features for NaN/Inf`,
+      );
+    }
+  }
+}
+
+/** Keep the first `k` columns of `vectors` after ordering by `order`. */
+function ordered(values: ArrayLike<number>, vectors: Matrix, k: number): Eigen {
+  const n = values.length;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  // Descending; ties keep the solver's order (stable sort).
+  idx.sort((a, b) => values[b] - values[a]);
+  const kk = Math.min(k, n);
+  const out = zeros(vectors.rows, kk);
+  const vals = new Float64Array(kk);
+  for (let c = 0; c < kk; c++) {
+    const src = idx[c];
+    vals[c] = values[src];
+    for (let r = 0; r < vectors.rows; r++) {
+      out.data[r * kk + c] = vectors.data[r * vectors.cols + src];
+    }
+  }
+  return { values: vals, vectors: out };
+}
+
+/**
+ * Eigendecomposition of a symmetric matrix, eigenvalues sorted descending, unit-norm
+ * eigenvectors. Only the symmetric part `(A+Aᵀ)/2` is used.
+ * @param a symmetric `n × n` matrix
+ * @param options `k`: keep only the k largest (default all)
+ */
+export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
+  assertSquare(a, "symEig");
+  assertFinite(a, "symEig");
+  const n = a.rows;
+  if (n === 0) return { values: new Float64Array(0), vectors: zeros(0, 0) };
+  const s = zeros(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) s.data[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / 2;
+  }
+  const evd = new EigenvalueDecomposition(toMl(s), { assumeSymmetric: true });
+  return ordered(evd.realEigenvalues, fromMl(evd.eigenvectorMatrix), options.k ?? n);
+}
+
+/**
+ * Cholesky factor `L` (lower triangular, `A = L Lᵀ`) of a symmetric positive-definite matrix.
+ * Throws, naming the failing pivot, if `A` is not positive definite.
+ */
+export function cholesky(a: Matrix): Matrix {
+  assertSquare(a, "cholesky");
+  const n = a.rows;
+  const L = zeros(n, n);
+  const A = a.data, D = L.data;
+  for (let j = 0; j < n; j++) {
+    let s = A[j * n + j];
+    for (let k = 0; k < j; k++) s -= D[j * n + k] * D[j * n + k];
+    if (!(s > 0)) {
+      throw new Error(
+        `cholesky: matrix is not positive definite (pivot ${j} = ${s}); ` +
+          "add regularisation (a positive `reg`) or reduce the dimension with PCA",
+      );
+    }
+    const d = Math.sqrt(s);
+    D[j * n + j] = d;
+    for (let i = j + 1; i < n; i++) {
+      let t = A[i * n + j];
+      for (let k = 0; k < j; k++) t -= D[i * n + k] * D[j * n + k];
+      D[i * n + j] = t / d;
+    }
+  }
+  return L;
+}
+
+/** Solve `L X = B` for lower-triangular `L` (forward substitution, all columns of B). */
+export function solveLower(l: Matrix, b: Matrix): Matrix {
+  assertSquare(l, "solveLower");
+  if (b.rows !== l.rows) throw new Error(`solveLower: B has ${b.rows} rows, L is ${l.rows}²`);
+  const n = l.rows, m = b.cols;
+  const X = b.data.slice();
+  const L = l.data;
+  for (let i = 0; i < n; i++) {
+    const xo = i * m;
+    for (let k = 0; k < i; k++) {
+      const lik = L[i * n + k];
+      if (lik === 0) continue;
+      const ko = k * m;
+      for (let j = 0; j < m; j++) X[xo + j] -= lik * X[ko + j];
+    }
+    const d = L[i * n + i];
+    for (let j = 0; j < m; j++) X[xo + j] /= d;
+  }
+  return { rows: n, cols: m, data: X };
+}
+
+/** Solve `Lᵀ X = B` for lower-triangular `L` (back substitution, all columns of B). */
+export function solveLowerTransposed(l: Matrix, b: Matrix): Matrix {
+  assertSquare(l, "solveLowerTransposed");
+  if (b.rows !== l.rows) {
+    throw new Error(`solveLowerTransposed: B has ${b.rows} rows, L is ${l.rows}²`);
+  }
+  const n = l.rows, m = b.cols;
+  const X = b.data.slice();
+  const L = l.data;
+  for (let i = n - 1; i >= 0; i--) {
+    const xo = i * m;
+    for (let k = i + 1; k < n; k++) {
+      const lki = L[k * n + i]; // (Lᵀ)[i][k]
+      if (lki === 0) continue;
+      const ko = k * m;
+      for (let j = 0; j < m; j++) X[xo + j] -= lki * X[ko + j];
+    }
+    const d = L[i * n + i];
+    for (let j = 0; j < m; j++) X[xo + j] /= d;
+  }
+  return { rows: n, cols: m, data: X };
+}
+
+/**
+ * Generalized symmetric-definite eigenproblem `A v = λ (B + reg·I) v` by Cholesky whitening:
+ * `B + reg·I = L Lᵀ`, eigendecompose `C = L⁻¹ A L⁻ᵀ = U Λ Uᵀ`, then `V = L⁻ᵀ U`.
+ *
+ * Eigenvalues are sorted descending and the eigenvectors are B-normalised:
+ * `vᵢᵀ (B + reg·I) vⱼ = δᵢⱼ` (what MATLAB `eig(A,B)`/`eigs(A,B)` return for SPD B).
+ * Only the symmetric parts of A and B are used.
+ * @param a symmetric `n × n`
+ * @param b symmetric positive (semi-)definite `n × n`; with `reg > 0` it may be singular
+ * @param options `reg` (default 0) is added to B's diagonal; `k` keeps the k largest
+ */
+export function genSymEig(
+  a: Matrix,
+  b: Matrix,
+  options: { reg?: number; k?: number } = {},
+): Eigen {
+  assertSquare(a, "genSymEig(A)");
+  assertSquare(b, "genSymEig(B)");
+  if (a.rows !== b.rows) throw new Error(`genSymEig: A is ${a.rows}², B is ${b.rows}²`);
+  assertFinite(a, "genSymEig(A)");
+  assertFinite(b, "genSymEig(B)");
+  const n = a.rows;
+  const reg = options.reg ?? 0;
+  const bs = zeros(n, n);
+  const as = zeros(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      bs.data[i * n + j] = (b.data[i * n + j] + b.data[j * n + i]) / 2;
+      as.data[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / 2;
+    }
+    bs.data[i * n + i] += reg;
+  }
+  const L = cholesky(bs);
+  const Y = solveLower(L, as); // L⁻¹ A
+  // C = L⁻¹ (L⁻¹ A)ᵀ = L⁻¹ Aᵀ L⁻ᵀ = L⁻¹ A L⁻ᵀ
+  const yt = zeros(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) yt.data[j * n + i] = Y.data[i * n + j];
+  }
+  const C = solveLower(L, yt);
+  const e = symEig(C, { k: options.k });
+  const V = solveLowerTransposed(L, e.vectors);
+  return { values: e.values, vectors: V };
+}
+
+/**
+ * A symmetric matrix to a real power through its eigendecomposition, e.g. `power: -0.5`
+ * for `A^{-1/2}`. For negative powers, eigenvalues at or below `floor` (default
+ * 1e-12 · the largest |eigenvalue|, i.e. numerically singular) are rejected with a message
+ * naming the fix.
+ */
+export function symPower(a: Matrix, options: { power: number; floor?: number }): Matrix {
+  const e = symEig(a);
+  const n = a.rows;
+  let top = 0;
+  for (const v of e.values) top = Math.max(top, Math.abs(v));
+  const floor = options.floor ?? 1e-12 * top;
+  const f = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = e.values[i];
+    if (options.power < 0 && !(l > floor)) {
+      throw new Error(
+        `symPower: eigenvalue ${l} ≤ ${floor} cannot be raised to ${options.power}; ` +
+          "the matrix is singular: add regularisation (reg > 0) or use fewer components",
+      );
+    }
+    f[i] = Math.max(l, 0) ** options.power;
+  }
+  const V = e.vectors;
+  const out = zeros(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += V.data[i * n + k] * f[k] * V.data[j * n + k];
+      out.data[i * n + j] = s;
+      out.data[j * n + i] = s;
+    }
+  }
+  return out;
+}
+
+/** Thin SVD `A = U diag(s) Vᵀ`, singular values descending. */
+export interface Svd {
+  /** `m × r` left singular vectors, r = min(m, n). */
+  u: Matrix;
+  /** Singular values, descending, length r. */
+  s: Float64Array;
+  /** `n × r` right singular vectors. */
+  v: Matrix;
+}
+
+/** Thin singular value decomposition (ml-matrix's Golub–Kahan SVD). */
+export function svd(a: Matrix): Svd {
+  assertFinite(a, "svd");
+  const r = Math.min(a.rows, a.cols);
+  const dec = new SingularValueDecomposition(toMl(a), { autoTranspose: true });
+  const U = fromMl(dec.leftSingularVectors);
+  const V = fromMl(dec.rightSingularVectors);
+  const d = dec.diagonal;
+  const idx = Array.from({ length: d.length }, (_, i) => i).sort((x, y) => d[y] - d[x]).slice(
+    0,
+    r,
+  );
+  const u = zeros(a.rows, r), v = zeros(a.cols, r), s = new Float64Array(r);
+  idx.forEach((src, c) => {
+    s[c] = d[src];
+    for (let i = 0; i < a.rows; i++) u.data[i * r + c] = U.data[i * U.cols + src];
+    for (let i = 0; i < a.cols; i++) v.data[i * r + c] = V.data[i * V.cols + src];
+  });
+  return { u, s, v };
+}

@@ -1,0 +1,36 @@
+/**
+ * Test helper: where the shared read-only data lives.
+ *
+ * Tests never hard-code `../shared`: they use env `DSE_DATA_MIRROR` (set by `.ci/run`), falling back
+ * to `<repo>/../shared/data` for a developer checkout. Tests that need the data skip when it is absent.
+ * @module
+ */
+
+/** Absolute path of the data mirror (e.g. `/work/shared/data`), or undefined if none is present. */
+export function dataMirror(): string | undefined {
+  const candidates = [
+    Deno.env.get("DSE_DATA_MIRROR"),
+    new URL("../../../shared/data", import.meta.url).pathname,
+  ];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      if (Deno.statSync(c).isDirectory) return c;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/** Absolute path of the Wikipedia feature release directory, or undefined if absent. */
+export function wikipediaDir(): string | undefined {
+  const m = dataMirror();
+  if (!m) return undefined;
+  try {
+    Deno.statSync(`${m}/wikipedia/raw_features.mat`);
+    return `${m}/wikipedia`;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import type { StageKind } from "../../../pipeline/types.ts";
+import {
+  evaluateEmbedding,
+  evaluateKind,
+  readEmbedding,
+  resolveSimilarities,
+} from "../../../stages/eval/evaluate.ts";
+import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { readMetrics } from "../../../stages/eval/metrics.ts";
+import { type Matrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
+import { runKind } from "../../helpers/stage_context.ts";
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** A toy embedding: class-dependent means plus noise, so mAP is well above chance. */
+async function writeEmbedding(
+  info: Record<string, unknown>,
+  opts: { n?: number; d?: number; nan?: boolean; float32?: boolean } = {},
+): Promise<{ dir: string; img: Matrix; txt: Matrix; y: number[] }> {
+  const rand = lcg(9);
+  const n = opts.n ?? 40, d = opts.d ?? 6;
+  const y = Array.from({ length: n }, (_, i) => i % 4);
+  const make = () => {
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < d; k++) data[i * d + k] = (k === y[i] ? 1 : 0) + (rand() - 0.5) * 1.5;
+    }
+    return { rows: n, cols: d, data };
+  };
+  const img = make(), txt = make();
+  if (opts.nan) txt.data[7] = NaN;
+  const dir = await Deno.makeTempDir({ prefix: "emb-" });
+  await writeMatrix(`${dir}/img.npy`, img, { float32: opts.float32 });
+  await writeMatrix(`${dir}/txt.npy`, txt);
+  await writeLabels(`${dir}/y.npy`, y);
+  await Deno.writeTextFile(`${dir}/embedding.json`, JSON.stringify(info));
+  if (opts.float32) img.data = Float64Array.from(Float32Array.from(img.data));
+  return { dir, img, txt, y };
+}
+
+const INFO = { dataset: "toy", method: "cca", pca: true, score: "cosine", hyper: {}, notes: [] };
+
+Deno.test("evaluate kind: metrics.json rows match meanAveragePrecision; curves.json shape", async () => {
+  const { dir, img, txt, y } = await writeEmbedding(INFO, { float32: true });
+  const run = await runKind(evaluateKind as StageKind, {
+    inputs: { emb: dir },
+    params: { similarities: ["native", "euclidean", "cosine"], scope: 10 },
+  });
+  const rows = await readMetrics(run.dir);
+  assert.deepEqual(rows.map((r) => r.similarity), ["cosine", "euclidean"]);
+  for (const r of rows) {
+    const sim = r.similarity as "cosine" | "euclidean";
+    const i2t = meanAveragePrecision({ x: img, y }, { x: txt, y }, { similarity: sim });
+    const t2i = meanAveragePrecision({ x: txt, y }, { x: img, y }, { similarity: sim });
+    assert.equal(r.i2t, i2t);
+    assert.equal(r.t2i, t2i);
+    assert.equal(r.avg, (i2t + t2i) / 2);
+    assert.equal(r.dataset, "toy");
+    assert.equal(r.method, "cca");
+    assert.equal(r.pca, true);
+    assert.equal(r.stage, "test-evaluate");
+    assert.ok(r.i2t > 0.4, `toy embedding should retrieve well: ${r.i2t}`);
+  }
+  const curves = JSON.parse(await Deno.readTextFile(`${run.dir}/curves.json`));
+  assert.equal(curves.method, "cca");
+  assert.equal(curves.pca, true);
+  const c = curves.curves.cosine.i2t;
+  assert.equal(c.pr11.recall.length, 11);
+  assert.equal(c.pr11.precision.length, 11);
+  assert.equal(c.pr.recall.length, 101);
+  assert.deepEqual(c.scope.n, [10, 20, 30, 40]);
+  assert.equal(c.map, rows[0].i2t);
+  // P@40 over the whole gallery is the class share, 10/40.
+  assert.ok(Math.abs(c.scope.precision[3] - 0.25) < 1e-12);
+  assert.deepEqual(Object.keys(curves.curves.euclidean), ["i2t", "t2i"]);
+  assert.deepEqual(run.provenance.similarities, ["cosine", "euclidean"]);
+});
+
+Deno.test("evaluate kind: label and dataset overrides; default similarities = native", async () => {
+  const { dir } = await writeEmbedding({ ...INFO, score: "inner" });
+  const run = await runKind(evaluateKind as StageKind, {
+    inputs: { emb: dir },
+    params: { label: "cca-k5", dataset: "wiki" },
+  });
+  const rows = await readMetrics(run.dir);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].similarity, "inner");
+  assert.equal(rows[0].method, "cca-k5");
+  assert.equal(rows[0].dataset, "wiki");
+});
+
+Deno.test("evaluateEmbedding: I→T and T→I are the two directions", async () => {
+  const { img, txt, y } = await writeEmbedding(INFO, { n: 21, d: 3 });
+  const r = evaluateEmbedding({ img, txt, y: Int32Array.from(y) }, {
+    similarity: "nc",
+    scope: [1, 21],
+  });
+  assert.equal(r.i2t.map, meanAveragePrecision({ x: img, y }, { x: txt, y }, { similarity: "nc" }));
+  assert.equal(r.t2i.map, meanAveragePrecision({ x: txt, y }, { x: img, y }, { similarity: "nc" }));
+});
+
+Deno.test("evaluate: clear errors for bad input", async () => {
+  await assert.rejects(() => runKind(evaluateKind as StageKind), /input "emb" is missing/);
+  const nan = await writeEmbedding(INFO, { nan: true });
+  await assert.rejects(() => readEmbedding(nan.dir), /txt\.npy: value NaN at row 1/);
+  const badScore = await writeEmbedding({ ...INFO, score: "l2" });
+  await assert.rejects(() => readEmbedding(badScore.dir), /"score" is "l2"/);
+  const ok = await writeEmbedding(INFO);
+  await writeLabels(`${ok.dir}/y.npy`, [0, 1]);
+  await assert.rejects(() => readEmbedding(ok.dir), /y\.npy 2; they must be the same/);
+  const none = await Deno.makeTempDir();
+  await assert.rejects(() => readEmbedding(none), /must be an Embedding stage's object/);
+  assert.throws(() => resolveSimilarities(["cosine", "kl"], "cosine"), /unknown "kl"/);
+  assert.throws(() => resolveSimilarities([], "cosine"), /non-empty list/);
+  assert.deepEqual(resolveSimilarities(["native", "nc", "inner"], "inner"), ["inner", "nc"]);
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import {
+  collectRows,
+  type MetricRow,
+  metricRow,
+  readMetrics,
+  validateRow,
+  writeMetrics,
+} from "../../../stages/eval/metrics.ts";
+
+const row = (method: string, stage: string): MetricRow =>
+  metricRow({ dataset: "wiki", method, pca: false, similarity: "cosine", stage }, {
+    i2t: 0.3,
+    t2i: 0.2,
+  });
+
+Deno.test("metricRow computes avg", () => {
+  const r = row("cca", "eval-cca");
+  assert.equal(r.avg, 0.25);
+  assert.deepEqual(Object.keys(r), [
+    "dataset",
+    "method",
+    "pca",
+    "similarity",
+    "i2t",
+    "t2i",
+    "avg",
+    "stage",
+  ]);
+});
+
+Deno.test("collectRows reads directories and files in order; skipMissing", async () => {
+  const a = await Deno.makeTempDir(),
+    b = await Deno.makeTempDir(),
+    empty = await Deno.makeTempDir();
+  await writeMetrics(`${a}/metrics.json`, [row("cca", "eval-cca"), row("pls", "eval-pls")]);
+  await writeMetrics(`${b}/metrics.json`, [row("blm", "eval-blm")]);
+  const rows = await collectRows([b, `${a}/metrics.json`]);
+  assert.deepEqual(rows.map((r) => r.method), ["blm", "cca", "pls"]);
+  await assert.rejects(() => collectRows([a, empty]), /no metrics\.json here/);
+  const some = await collectRows([empty, a], { skipMissing: true });
+  assert.equal(some.length, 2);
+  assert.deepEqual(await collectRows([]), []);
+});
+
+Deno.test("readMetrics rejects bad files with the field named", async () => {
+  const d = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${d}/metrics.json`, "{ not json");
+  await assert.rejects(() => readMetrics(d), /not valid JSON/);
+  await Deno.writeTextFile(`${d}/metrics.json`, JSON.stringify([]));
+  await assert.rejects(() => readMetrics(d), /expected \{ "rows"/);
+  const bad = { ...row("cca", "s"), i2t: "0.3" };
+  await Deno.writeTextFile(`${d}/metrics.json`, JSON.stringify({ rows: [bad] }));
+  await assert.rejects(() => readMetrics(d), /rows\[0\]: field "i2t" must be a finite number/);
+  assert.throws(() => validateRow({ ...row("x", "s"), pca: "no" }, "here"), /"pca" must be/);
+  assert.throws(() => validateRow(null, "here"), /must be an object/);
+});

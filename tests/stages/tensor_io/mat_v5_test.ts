@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { deflateSync } from "node:zlib";
+import {
+  columnToRowMajor,
+  decodeMatV5,
+  type MatData,
+  matToMatrix,
+  matVariable,
+  readMatV5,
+} from "../../../stages/tensor_io/mat_v5.ts";
+import { wikipediaDir } from "../../helpers/shared_data.ts";
+
+function nums(d: MatData | undefined): (number | bigint)[] {
+  assert.ok(d, "values");
+  return Array.from(d as ArrayLike<number | bigint>);
+}
+
+const FIX = new URL("../../fixtures/mat/", import.meta.url).pathname;
+
+const WIKI = wikipediaDir();
+if (!WIKI) console.log("mat_v5_test: Wikipedia features not found (set DSE_DATA_MIRROR); skipping");
+
+/** Expected values: the same formulas as tests/fixtures/mat/make_fixtures.py. */
+function checkNumeric(path: string) {
+  return async () => {
+    const vars = await readMatV5(path);
+    const get = (n: string) => matVariable(vars, n, { source: path });
+
+    const d = get("d");
+    assert.equal(d.class, "double");
+    assert.deepEqual(d.shape, [3, 4]);
+    assert.ok(d.data instanceof Float64Array);
+    assert.deepEqual(nums(d.data), Array.from({ length: 12 }, (_, i) => i * 0.5 - 1.25));
+
+    const s = get("s");
+    assert.equal(s.class, "single");
+    assert.ok(s.data instanceof Float32Array);
+    assert.deepEqual(s.shape, [2, 3]);
+    assert.deepEqual(nums(s.data), [0, 0.25, 0.5, 0.75, 1, 1.25]);
+
+    const ints: [string, string, unknown, number[], number[]][] = [
+      ["i8", "int8", Int8Array, [2, 3], [-128, -1, 0, 1, 2, 127]],
+      ["u8", "uint8", Uint8Array, [1, 3], [0, 1, 255]],
+      ["i16", "int16", Int16Array, [3, 1], [-32768, 0, 32767]],
+      ["u16", "uint16", Uint16Array, [2, 2], [0, 65535, 7, 8]],
+      ["i32", "int32", Int32Array, [1, 3], [-2147483648, 2147483647, 5]],
+      ["u32", "uint32", Uint32Array, [1, 2], [4294967295, 0]],
+      ["lg", "logical", Uint8Array, [2, 3], [1, 0, 1, 0, 0, 1]],
+    ];
+    for (const [name, cls, ctor, shape, values] of ints) {
+      const v = get(name);
+      assert.equal(v.class, cls, name);
+      assert.ok(v.data instanceof (ctor as typeof Int8Array), `${name} typed array`);
+      assert.deepEqual(v.shape, shape, name);
+      assert.deepEqual(nums(v.data), values, name);
+    }
+    const i64 = get("i64");
+    assert.ok(i64.data instanceof BigInt64Array);
+    assert.deepEqual(nums(i64.data), [-(2n ** 53n), 2n ** 53n, -3n]);
+    const u64 = get("u64");
+    assert.ok(u64.data instanceof BigUint64Array);
+    assert.deepEqual(nums(u64.data), [2n ** 53n, 9n]);
+    assert.deepEqual(Array.from(matToMatrix(i64).data), [-(2 ** 53), 2 ** 53, -3]);
+
+    assert.deepEqual(get("txt").text, ["héllo wörld"]);
+    assert.equal(get("txt").class, "char");
+    assert.deepEqual(get("rows").text, ["abc", "xyz"]);
+    assert.deepEqual(get("rows").shape, [2, 3]);
+
+    const cube = get("cube");
+    assert.deepEqual(cube.shape, [2, 3, 4]);
+    assert.deepEqual(nums(cube.data), Array.from({ length: 24 }, (_, i) => i));
+    assert.throws(() => matToMatrix(cube), /expected a 2-D matrix/);
+
+    assert.deepEqual(matToMatrix(get("col")), {
+      rows: 3,
+      cols: 1,
+      data: new Float64Array([1.5, 2.5, 3.5]),
+    });
+    assert.deepEqual(matToMatrix(get("empty")), { rows: 0, cols: 3, data: new Float64Array(0) });
+    assert.deepEqual(matToMatrix(get("scalar")).data, new Float64Array([42]));
+    const dm = matToMatrix(d);
+    assert.equal(dm.rows, 3);
+    assert.equal(dm.cols, 4);
+    assert.equal(dm.data[1 * 4 + 2], 6 * 0.5 - 1.25); // row 1, col 2 of arange(12).reshape(3,4)
+  };
+}
+
+Deno.test(
+  "mat v5: uncompressed fixture, every numeric class, char, N-D",
+  checkNumeric(`${FIX}numeric_plain.mat`),
+);
+Deno.test("mat v5: miCOMPRESSED fixture", checkNumeric(`${FIX}numeric_compressed.mat`));
+
+Deno.test("mat v5: unsupported classes are named, supported neighbours still load", async () => {
+  const path = `${FIX}unsupported.mat`;
+  const vars = await readMatV5(path);
+  assert.deepEqual(nums(matVariable(vars, "ok").data), [1, 2]);
+  assert.throws(() => matVariable(vars, "sp"), /'sp' is a sparse array.*full\(x\)/);
+  assert.throws(() => matVariable(vars, "cel"), /'cel' is a cell array/);
+  assert.throws(() => matVariable(vars, "st"), /'st' is a struct array/);
+  assert.throws(() => matToMatrix(vars.get("cx")!), /'cx' is a complex double array/);
+  assert.throws(
+    () => matVariable(vars, "nope"),
+    /no variable 'nope'; it holds: ok, sp, cel, st, cx/,
+  );
+});
+
+/** A hand-built MAT v5 file: one miMATRIX, double values stored as miUINT8 (as MATLAB does). */
+function handBuilt(compress: boolean): Uint8Array {
+  const header = new Uint8Array(128).fill(0x20);
+  header.set(new TextEncoder().encode("MATLAB 5.0 MAT-file, hand built"), 0);
+  header.set([0x00, 0x01, 0x49, 0x4d], 124); // version 0x0100, "IM"
+  const el = (type: number, body: Uint8Array) => {
+    const padded = new Uint8Array(8 + Math.ceil(body.length / 8) * 8);
+    const dv = new DataView(padded.buffer);
+    dv.setUint32(0, type, true);
+    dv.setUint32(4, body.length, true);
+    padded.set(body, 8);
+    return padded;
+  };
+  const u32 = (xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
+  const i32 = (xs: number[]) => new Uint8Array(new Int32Array(xs).buffer);
+  const smallName = new Uint8Array(8); // small data element: size 1, type miINT8, "x"
+  new DataView(smallName.buffer).setUint32(0, (1 << 16) | 1, true);
+  smallName[4] = "x".charCodeAt(0);
+  const parts = [
+    el(6, u32([6, 0])), // array flags: mxDOUBLE_CLASS
+    el(5, i32([2, 3])), // dims 2x3
+    smallName,
+    el(2, new Uint8Array([1, 2, 3, 4, 5, 6])), // column-major values as miUINT8
+  ];
+  const body = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) body.set(p, (o += p.length) - p.length);
+  let matrix = el(14, body);
+  if (compress) {
+    const z = deflateSync(matrix);
+    matrix = new Uint8Array(8 + z.length);
+    new DataView(matrix.buffer).setUint32(0, 15, true);
+    new DataView(matrix.buffer).setUint32(4, z.length, true);
+    matrix.set(z, 8);
+  }
+  const out = new Uint8Array(128 + matrix.length);
+  out.set(header);
+  out.set(matrix, 128);
+  return out;
+}
+
+Deno.test("mat v5: storage type differs from class, small data element name", () => {
+  for (const compress of [false, true]) {
+    const x = matVariable(decodeMatV5(handBuilt(compress)), "x");
+    assert.equal(x.class, "double");
+    assert.ok(x.data instanceof Float64Array);
+    // column-major [1 3 5; 2 4 6] → row-major
+    assert.deepEqual(nums(x.data), [1, 3, 5, 2, 4, 6]);
+  }
+});
+
+Deno.test("mat v5: non-MAT and v7.3 inputs are refused with a hint", () => {
+  assert.throws(() => decodeMatV5(new Uint8Array(10)), /too short/);
+  const v4ish = new Uint8Array(200);
+  assert.throws(() => decodeMatV5(v4ish, { source: "a.mat" }), /a.mat: not a MAT v5 file/);
+  const v73 = new Uint8Array(600).fill(0x20);
+  v73.set(new TextEncoder().encode("MATLAB 7.3 MAT-file"), 0);
+  assert.throws(() => decodeMatV5(v73), /MAT v7.3 \(HDF5\).*mat73/);
+  const truncated = handBuilt(false).subarray(0, 150);
+  assert.throws(() => decodeMatV5(truncated), /runs past the end/);
+});
+
+Deno.test("mat v5: columnToRowMajor on 3-D matches index arithmetic", () => {
+  const shape = [2, 3, 4];
+  const f = new Float64Array(24);
+  // Fortran linear index of (i,j,k) = i + 2j + 6k; store the C index there
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 3; j++) {
+      for (let k = 0; k < 4; k++) f[i + 2 * j + 6 * k] = i * 12 + j * 4 + k;
+    }
+  }
+  assert.deepEqual(Array.from(columnToRowMajor(f, shape)), Array.from({ length: 24 }, (_, i) => i));
+});
+
+Deno.test({
+  name: "mat v5: the real Wikipedia raw_features.mat",
+  ignore: !WIKI,
+  fn: async () => {
+    const vars = await readMatV5(`${WIKI}/raw_features.mat`);
+    const expect: Record<string, [number, number, number, number, number, number]> = {
+      // rows, cols, [0,0], [-1,-1], [5,7], total sum: values from scipy.io.loadmat
+      I_tr: [2173, 128, 0.03732303902506828, 0.0038610037881881, 0, 2173.0000064616906],
+      I_te: [693, 128, 0.25, 0, 0.007507507689297199, 693.000001747394],
+      T_tr: [2173, 10, 0.07257183745716099, 0.028366624415402688, 0.058810608448175594, 2173],
+      T_te: [693, 10, 0.054705003734129926, 0.0488226059654631, 0.37213584288052376, 693],
+    };
+    for (const [name, [r, c, first, last, at57, sum]] of Object.entries(expect)) {
+      const v = matVariable(vars, name);
+      assert.equal(v.class, "double");
+      const m = matToMatrix(v);
+      assert.equal(m.rows, r, name);
+      assert.equal(m.cols, c, name);
+      assert.equal(m.data[0], first, name);
+      assert.equal(m.data[r * c - 1], last, name);
+      assert.equal(m.data[5 * c + 7], at57, name);
+      let total = 0;
+      for (let i = 0; i < r; i++) {
+        let row = 0;
+        for (let j = 0; j < c; j++) row += m.data[i * c + j];
+        assert.ok(Math.abs(row - 1) < 1e-7, `${name} row ${i} sums to ${row}`);
+        total += row;
+      }
+      assert.ok(Math.abs(total - sum) < 1e-9, `${name} total ${total}`);
+    }
+  },
+});
