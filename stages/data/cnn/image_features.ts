@@ -1,0 +1,254 @@
+/**
+ * Frozen-backbone image features, computed in batches, resumable, and the `image-features` stage
+ * kind (ResNet-50 pool 2048-d from the Keras `.h5`; AlexNet fc6 4096-d from ONNX bvlcalexnet).
+ * The {@link FeatureExtractor} interface lives in extractor.ts.
+ *
+ * Resume: rows are appended to `<scratch>/<split>.f32` after each batch, and
+ * `<scratch>/<split>.json` records how many rows are complete (written after the data, by rename).
+ * A killed run restarts at the first incomplete batch; a partial trailing write is truncated.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { StageContext, StageKind } from "../../../pipeline/types.ts";
+import { resolveBackendName, selectBackend } from "../../dse/backend.ts";
+import { writeNpy } from "../../tensor_io/npy.ts";
+import { caffePreprocess, decodeSquare, type ResizeKernel } from "../images.ts";
+import type { RawItems } from "../text.ts";
+import { buildAlexNet, readOnnxAlexNet } from "./alexnet.ts";
+import type { FeatureExtractor } from "./extractor.ts";
+import {
+  buildResNet,
+  openH5,
+  readKerasResNetWeights,
+  RESNET50_LEGACY,
+  RESNET50_TF2,
+  type ResNetConfig,
+} from "./resnet.ts";
+
+/** Which Keras naming the `.h5` uses: `tf2` if it has a `conv1_conv` layer, else `legacy`. */
+export async function detectKerasNaming(bytes: Uint8Array): Promise<"legacy" | "tf2"> {
+  const h5 = await openH5(bytes);
+  try {
+    const keys = h5.file.keys();
+    const inner = keys.includes("model_weights")
+      ? (h5.file.get("model_weights") as { keys(): string[] }).keys()
+      : keys;
+    return inner.includes("conv1_conv") ? "tf2" : "legacy";
+  } finally {
+    h5.close();
+  }
+}
+
+/**
+ * A ResNet feature extractor from Keras `.h5` bytes. `config` defaults by naming: legacy names →
+ * {@link RESNET50_LEGACY} (keras 2.0, the paper's), tf2 names → {@link RESNET50_TF2}.
+ */
+export async function resnetExtractor(
+  bytes: Uint8Array,
+  options: { config?: ResNetConfig; inputSize?: number } = {},
+): Promise<FeatureExtractor> {
+  const naming = await detectKerasNaming(bytes);
+  const config = options.config ?? (naming === "tf2" ? RESNET50_TF2 : RESNET50_LEGACY);
+  const weights = await readKerasResNetWeights(bytes, config);
+  const model = buildResNet(weights, { config, trainable: false });
+  const size = options.inputSize ?? 224;
+  return {
+    name: `resnet-${config.naming}`,
+    inputSize: size,
+    outDim: model.outDim,
+    async run(batch, n) {
+      const x = tf.tensor4d(batch.subarray(0, n * size * size * 3), [n, size, size, 3]);
+      const y = model.apply(x);
+      const out = (await y.data()) as Float32Array;
+      tf.dispose([x, y]);
+      return out;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Options of {@link extractFeatures}. */
+export interface ExtractOptions {
+  /** Scratch file stem; `<stem>.f32` and `<stem>.json` hold the resumable state. */
+  scratch: string;
+  /** Images per batch. */
+  batch: number;
+  /** Resampling kernel of the resize. */
+  kernel?: ResizeKernel;
+  /** Cancels between batches. */
+  signal?: AbortSignal;
+  /** Progress callback (rows done, total). */
+  progress?: (done: number, total: number) => void;
+  /** Log lines. */
+  log?: (msg: string) => void;
+}
+
+/**
+ * Features of the images at `paths` (n×outDim, float32), resuming from `options.scratch` if a
+ * previous run of the same job left partial results there.
+ */
+export async function extractFeatures(
+  paths: string[],
+  extractor: FeatureExtractor,
+  options: ExtractOptions,
+): Promise<Float32Array> {
+  const n = paths.length;
+  const dim = extractor.outDim;
+  const job = { n, dim, model: extractor.name, size: extractor.inputSize };
+  const stateFile = `${options.scratch}.json`;
+  const dataFile = `${options.scratch}.f32`;
+  let done = 0;
+  try {
+    const st = JSON.parse(await Deno.readTextFile(stateFile));
+    if (JSON.stringify(st.job) === JSON.stringify(job)) done = st.done;
+    else options.log?.(`scratch ${stateFile} is for another job; starting over`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      options.log?.(`unreadable ${stateFile}; starting over`);
+    }
+  }
+  const f = await Deno.open(dataFile, { read: true, write: true, create: true });
+  try {
+    await f.truncate(done * dim * 4);
+    if (done > 0) options.log?.(`resuming at row ${done} of ${n}`);
+    await f.seek(0, Deno.SeekMode.End);
+    const size = extractor.inputSize;
+    const per = size * size * 3;
+    const buf = new Float32Array(options.batch * per);
+    while (done < n) {
+      options.signal?.throwIfAborted();
+      const m = Math.min(options.batch, n - done);
+      await Promise.all(
+        Array.from({ length: m }, async (_, i) => {
+          const rgb = await decodeSquare(paths[done + i], { size, kernel: options.kernel });
+          caffePreprocess(rgb, { out: buf, offset: i * per });
+        }),
+      );
+      const feats = await extractor.run(buf, m);
+      const bytes = new Uint8Array(feats.buffer, feats.byteOffset, m * dim * 4);
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.syncData();
+      done += m;
+      await Deno.writeTextFile(`${stateFile}.tmp`, JSON.stringify({ job, done }));
+      await Deno.rename(`${stateFile}.tmp`, stateFile);
+      options.progress?.(done, n);
+    }
+  } finally {
+    f.close();
+  }
+  const raw = await Deno.readFile(dataFile);
+  if (raw.length !== n * dim * 4) {
+    throw new Error(`feature scratch ${dataFile} has ${raw.length} bytes, expected ${n * dim * 4}`);
+  }
+  return new Float32Array(raw.buffer, raw.byteOffset, n * dim);
+}
+
+/** Params of the `image-features` kind. */
+export interface ImageFeaturesParams extends Record<string, unknown> {
+  model: "resnet50" | "alexnet-fc6";
+  weights: string;
+  architecture: ResNetConfig | null;
+  size: number;
+  batch: number;
+  kernel: ResizeKernel;
+}
+
+async function weightsPath(ctx: StageContext, name: string): Promise<string> {
+  const w = ctx.inputs.weights;
+  if (w === undefined) {
+    throw new Error(
+      "image-features needs an input named 'weights' (a download of the weight file)",
+    );
+  }
+  if ((await Deno.stat(w)).isFile) return w;
+  return `${w}/${name}`;
+}
+
+/**
+ * `image-features`: frozen CNN features of every image of a `raw-dataset` object. Inputs:
+ * `dataset` (raw-dataset), `root` (extracted data), `weights` (the weight file, or a directory
+ * holding `weights`). Outputs `img_train.npy`, `img_test.npy` (float32) and `features.json`.
+ */
+export const imageFeaturesKind: StageKind = {
+  name: "image-features",
+  description: "frozen CNN image features (ResNet-50 pool / AlexNet fc6), batched and resumable",
+  module: import.meta.url,
+  params: {
+    model: {
+      type: "string",
+      default: "resnet50",
+      enum: ["resnet50", "alexnet-fc6"],
+      doc: "backbone: Keras ResNet-50 (2048-d) or ONNX bvlcalexnet fc6 (4096-d)",
+    },
+    weights: {
+      type: "string",
+      default: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+      doc: "weight file name inside the 'weights' input directory",
+    },
+    architecture: {
+      type: "any",
+      default: null,
+      doc: "ResNet architecture override (tests use a small one); null = ResNet-50 by naming",
+    },
+    size: { type: "integer", default: 224, doc: "input side (ResNet 224, AlexNet 227)" },
+    batch: { type: "integer", default: 16, doc: "images per batch (also the resume granularity)" },
+    kernel: {
+      type: "string",
+      default: "linear",
+      enum: ["nearest", "linear", "cubic", "lanczos3"],
+      doc: "resize kernel",
+    },
+  },
+  outputs: ["img_train.npy", "img_test.npy", "features.json"],
+  environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
+  async run(ctx) {
+    const p = ctx.params as ImageFeaturesParams;
+    const { dataset, root } = ctx.inputs;
+    if (dataset === undefined || root === undefined) {
+      throw new Error(
+        "image-features needs inputs 'dataset' (raw-dataset) and 'root' (extract data)",
+      );
+    }
+    const items = JSON.parse(await Deno.readTextFile(`${dataset}/items.json`)) as RawItems;
+    const info = await selectBackend(ctx.env.backend ?? ctx.options.backend, { log: ctx.log });
+    const bytes = await Deno.readFile(await weightsPath(ctx, p.weights));
+    const extractor = p.model === "resnet50"
+      ? await resnetExtractor(bytes, {
+        config: p.architecture ?? undefined,
+        inputSize: p.size,
+      })
+      : buildAlexNet(readOnnxAlexNet(bytes), { inputSize: p.size });
+    const total = items.train.length + items.test.length;
+    const t0 = performance.now();
+    try {
+      for (const split of ["train", "test"] as const) {
+        const offset = split === "train" ? 0 : items.train.length;
+        const paths = items[split].map((it) => `${root}/${it.image}`);
+        const feats = await extractFeatures(paths, extractor, {
+          scratch: `${ctx.scratch}/${split}`,
+          batch: p.batch,
+          kernel: p.kernel,
+          signal: ctx.signal,
+          progress: (d) => ctx.progress(offset + d, total, `${split} images`),
+          log: ctx.log,
+        });
+        await writeNpy(ctx.out(`img_${split}.npy`), feats, [paths.length, extractor.outDim]);
+      }
+    } finally {
+      extractor.dispose();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const meta = {
+      model: extractor.name,
+      dim: extractor.outDim,
+      inputSize: p.size,
+      preprocessing: "centre square crop, resize, RGB→BGR, minus [103.939, 116.779, 123.68]",
+      backend: info.name,
+      images: total,
+      seconds: secs,
+    };
+    await Deno.writeTextFile(ctx.out("features.json"), JSON.stringify(meta, null, 2));
+    ctx.provenance.imageFeatures = meta;
+  },
+};

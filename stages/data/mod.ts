@@ -1,0 +1,25 @@
+/**
+ * Data stage kinds: downloads, dataset loading, and the raw-data path (archive extraction, dataset
+ * layouts, text features, CNN image features, assembly into a Feature-set).
+ * @module
+ */
+import type { StageKind } from "../../pipeline/types.ts";
+import { extractKind } from "./archive.ts";
+import { imageFeaturesKind } from "./cnn/image_features.ts";
+import { rawDatasetKind, rawFeaturesKind } from "./datasets.ts";
+import { download } from "./download.ts";
+import { features } from "./features.ts";
+import { ldaTextKind } from "./lda.ts";
+import { tagCountsKind } from "./text.ts";
+
+/** The data group's stage kinds. */
+export const kinds: StageKind[] = [
+  download,
+  features,
+  extractKind,
+  rawDatasetKind,
+  ldaTextKind,
+  tagCountsKind,
+  imageFeaturesKind,
+  rawFeaturesKind,
+];
