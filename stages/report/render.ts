@@ -1,0 +1,71 @@
+/**
+ * Headless figure rendering: Vega-Lite spec → (vega-lite 6 compile) → Vega view with
+ * `renderer: "none"` → SVG → PNG through `@resvg/resvg-js` with the system fonts
+ * (Debian: `fonts-dejavu-core` supplies "DejaVu Sans").
+ * @module
+ */
+import * as vega from "vega";
+import * as vegaLite from "vega-lite";
+import { Resvg } from "@resvg/resvg-js";
+import type { VlSpec } from "./figures.ts";
+
+/** A rendered figure. */
+export interface RenderedFigure {
+  /** The SVG document (scale 1). */
+  svg: string;
+  /** PNG bytes at `scale`. */
+  png: Uint8Array;
+  /** PNG width in pixels. */
+  width: number;
+  /** PNG height in pixels. */
+  height: number;
+}
+
+/** Compile a Vega-Lite spec to a Vega spec. */
+export function compileSpec(spec: VlSpec): vega.Spec {
+  // deno-lint-ignore no-explicit-any
+  return vegaLite.compile(spec as any).spec as vega.Spec;
+}
+
+/** Render a Vega-Lite spec to SVG (no browser, no canvas). */
+export async function renderSvg(spec: VlSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compileSpec(spec)), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Rasterise an SVG to PNG.
+ * @param svg SVG text
+ * @param options `scale` (default 2: crisp on high-DPI screens and in print)
+ */
+export function svgToPng(svg: string, options: { scale?: number } = {}): RenderedFigure {
+  const resvg = new Resvg(svg, {
+    background: "white",
+    fitTo: { mode: "zoom", value: options.scale ?? 2 },
+    font: {
+      loadSystemFonts: true,
+      defaultFontFamily: "DejaVu Sans",
+      sansSerifFamily: "DejaVu Sans",
+    },
+  });
+  const img = resvg.render();
+  return { svg, png: new Uint8Array(img.asPng()), width: img.width, height: img.height };
+}
+
+/** Render a Vega-Lite spec to SVG and PNG. */
+export async function renderFigure(
+  spec: VlSpec,
+  options: { scale?: number } = {},
+): Promise<RenderedFigure> {
+  return svgToPng(await renderSvg(spec), options);
+}
+
+/** Versions of the rendering libraries, for the provenance section. */
+export function renderVersions(): Record<string, string> {
+  // deno-lint-ignore no-explicit-any
+  return { vega: vega.version, "vega-lite": (vegaLite as any).version ?? "unknown" };
+}

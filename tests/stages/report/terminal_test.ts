@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { reportKind } from "../../../stages/report/mod.ts";
+import type { StageKind } from "../../../pipeline/types.ts";
+import { renderTerminalReport } from "../../../stages/report/terminal.ts";
+import { runKind } from "../../helpers/stage_context.ts";
+import { fixtureDir } from "../../fixtures/report/fixture.ts";
+
+Deno.test("renderTerminalReport prints the tables, claims and the HTML path", async () => {
+  const tmp = await Deno.makeTempDir();
+  const run = await runKind(reportKind as unknown as StageKind, {
+    inputs: { ev: fixtureDir("eval_wiki"), ck: fixtureDir("check_wiki") },
+    params: { formats: ["svg"] },
+    dir: tmp,
+  });
+  const text = await renderTerminalReport([run.dir, `${tmp}/not-a-report`]);
+  assert.match(text, /Table 1: wiki/);
+  assert.match(text, /Table 4: Euclidean vs cosine, DSE variants \(wiki\)/);
+  assert.match(text, /│ CCA +│ cosine +│ 0\.2435 \(0\.2649\) +│ 0\.2436 \(0\.2650\) +│/);
+  assert.match(text, /│ DSE-S beats SCM by ≥ 0\.01 \(avg\) +│ fails +│/);
+  assert.ok(text.includes(`HTML report: ${run.dir}/report.html`));
+  assert.ok(!text.includes("\u001b["), "no colour codes unless asked");
+  await assert.rejects(
+    renderTerminalReport([`${tmp}/nothing`]),
+    /no report\.json in .*nothing: the target has no built report stage/,
+  );
+  await Deno.remove(tmp, { recursive: true });
+});
