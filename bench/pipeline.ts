@@ -1,0 +1,177 @@
+/**
+ * Engine benchmark (issue 2):
+ * 1. no-op `reproduce` of a 50-stage toy pipeline whose inputs total 1 GiB (target < 0.5 s),
+ *    in-process and as a fresh `deno run` process;
+ * 2. streaming sha256 throughput against `sha256sum` on the same 1 GiB file (target ≥ 0.8×).
+ *
+ * Everything is generated in a temp dir and deleted afterwards.
+ * `deno run -A bench/pipeline.ts` runs it; `bench/pipeline.ts cli ...` is the toy CLI it times.
+ * @module
+ */
+import { main } from "../pipeline/cli.ts";
+import { sha256File } from "../pipeline/hash.ts";
+import type { Registry, StageKind } from "../pipeline/types.ts";
+
+const MiB = 1 << 20;
+
+/** Writes `mib` MiB of seeded bytes to `data.bin`. */
+const blob: StageKind = {
+  name: "blob",
+  description: "writes a large file",
+  module: import.meta.url,
+  params: { mib: { type: "integer" }, seed: { type: "integer", default: 0 } },
+  outputs: ["data.bin"],
+  async run(ctx) {
+    const chunk = new Uint8Array(MiB);
+    let x = (ctx.params.seed as number) * 2654435761 + 1;
+    for (let i = 0; i < chunk.length; i += 4) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      chunk[i] = x & 255;
+      chunk[i + 1] = (x >>> 8) & 255;
+      chunk[i + 2] = (x >>> 16) & 255;
+      chunk[i + 3] = x >>> 24;
+    }
+    using f = await Deno.open(ctx.out("data.bin"), { write: true, create: true });
+    for (let m = 0; m < (ctx.params.mib as number); m++) {
+      chunk[0] = m & 255;
+      let off = 0;
+      while (off < chunk.length) off += await f.write(chunk.subarray(off));
+    }
+  },
+};
+
+/** Writes a small summary of its inputs (sizes only: it never reads the big files). */
+const summary: StageKind = {
+  name: "summary",
+  description: "summarises inputs",
+  module: import.meta.url,
+  params: { i: { type: "integer" } },
+  outputs: ["summary.json"],
+  async run(ctx) {
+    const sizes: Record<string, number> = {};
+    for (const [a, p] of Object.entries(ctx.inputs)) sizes[a] = (await Deno.stat(p)).size;
+    await Deno.writeTextFile(ctx.out("summary.json"), JSON.stringify({ i: ctx.params.i, sizes }));
+  },
+};
+
+/** The bench kinds. */
+export const registry: Registry = new Map([[blob.name, blob], [summary.name, summary]]);
+
+/** A 50-stage pipeline: 8 blobs of 128 MiB, 40 summaries, 2 joins. */
+export function benchPipeline(): string {
+  const lines = [
+    "stages:",
+    "  blob-{i}:",
+    "    uses: blob",
+    "    matrix: { i: [0, 1, 2, 3, 4, 5, 6, 7] }",
+  ];
+  lines.push('    with: { mib: 128, seed: "${{ matrix.i }}" }');
+  for (let i = 0; i < 40; i++) {
+    lines.push(`  sum-${i}:`, "    uses: summary", `    with: { i: ${i} }`);
+    lines.push(`    inputs: { a: blob-${i % 8}/data.bin, b: blob-${(i + 3) % 8} }`);
+  }
+  for (let j = 0; j < 2; j++) {
+    const ins = Array.from({ length: 20 }, (_, k) => `s${k}: sum-${j * 20 + k}`).join(", ");
+    lines.push(`  join-${j}:`, "    uses: summary", `    with: { i: ${100 + j} }`);
+    lines.push(`    inputs: { ${ins} }`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await f();
+  return [r, performance.now() - t];
+}
+
+/** Runs both benchmarks and prints the figures. */
+export async function bench(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-pipeline-" });
+  try {
+    const pipeline = `${dir}/pipeline.yaml`;
+    const artifacts = `${dir}/artifacts`;
+    await Deno.writeTextFile(pipeline, benchPipeline());
+    const args = ["reproduce", "--pipeline", pipeline, "--artifacts", artifacts];
+    const quiet = { registry, stdout: () => {}, stderr: () => {}, tty: false };
+    const [code, build] = await timed(() => main([...args, "--jobs", "2"], quiet));
+    if (code !== 0) throw new Error(`bench pipeline failed to build (exit ${code})`);
+    console.log(
+      `pipeline: 50 stages, 8 × 128 MiB = 1 GiB of inputs; first build ${
+        (build / 1000).toFixed(1)
+      } s`,
+    );
+    const inproc: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [c, ms] = await timed(() => main(args, quiet));
+      if (c !== 0) throw new Error("no-op reproduce failed");
+      inproc.push(ms);
+    }
+    const sub: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [out, ms] = await timed(() =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "cli", ...args],
+          stdout: "piped",
+          stderr: "piped",
+        }).output()
+      );
+      if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
+      const text = new TextDecoder().decode(out.stdout);
+      if (!/ok: 50 cached/.test(text)) throw new Error(`not a no-op run:\n${text}`);
+      sub.push(ms);
+    }
+    const min = (a: number[]) => Math.min(...a);
+    console.log(
+      `no-op reproduce, in-process: best ${
+        min(inproc).toFixed(0)
+      } ms of ${inproc.length} (target < 500 ms)`,
+    );
+    console.log(
+      `no-op reproduce, fresh \`deno run\` process: best ${
+        min(sub).toFixed(0)
+      } ms of ${sub.length} (target < 500 ms)`,
+    );
+    const [, verify] = await timed(() => main([...args, "--verify"], quiet));
+    console.log(`reproduce --verify (rehash all 1 GiB): ${(verify / 1000).toFixed(2)} s`);
+    await Deno.remove(artifacts, { recursive: true });
+
+    // hashing throughput on one 1 GiB file
+    const file = `${dir}/one-gib.bin`;
+    {
+      const chunk = new Uint8Array(MiB);
+      for (let o = 0; o < MiB; o += 65536) crypto.getRandomValues(chunk.subarray(o, o + 65536));
+      using f = await Deno.open(file, { write: true, create: true });
+      for (let m = 0; m < 1024; m++) {
+        chunk[0] = m & 255;
+        let off = 0;
+        while (off < chunk.length) off += await f.write(chunk.subarray(off));
+      }
+    }
+    const ours: number[] = [], theirs: number[] = [];
+    let same = true;
+    for (let i = 0; i < 3; i++) {
+      const [d, ms] = await timed(() => sha256File(file));
+      ours.push(ms);
+      const [out, ms2] = await timed(() =>
+        new Deno.Command("sha256sum", { args: [file], stdout: "piped" }).output()
+      );
+      theirs.push(ms2);
+      same &&= new TextDecoder().decode(out.stdout).split(" ")[0] === d.sha256;
+    }
+    const gib = (ms: number) => (1024 / ms) * 1000;
+    console.log(
+      `sha256 of 1 GiB: engine ${min(ours).toFixed(0)} ms (${gib(min(ours)).toFixed(0)} MiB/s), ` +
+        `sha256sum ${min(theirs).toFixed(0)} ms (${gib(min(theirs)).toFixed(0)} MiB/s): ` +
+        `${(min(theirs) / min(ours)).toFixed(2)}× of sha256sum (target ≥ 0.8×); digests ${
+          same ? "agree" : "DIFFER"
+        }`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "cli") Deno.exit(await main(Deno.args.slice(1), { registry }));
+  else await bench();
+}

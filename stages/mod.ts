@@ -1,0 +1,33 @@
+/**
+ * The stage registry: every domain stage kind, by name. `cli.ts` hands it to the engine.
+ * @module
+ */
+import type { Registry, StageKind } from "../pipeline/types.ts";
+import { kinds as baselines } from "./baselines/mod.ts";
+import { kinds as check } from "./check/mod.ts";
+import { kinds as data } from "./data/mod.ts";
+import { kinds as dse } from "./dse/mod.ts";
+import { kinds as evaluation } from "./eval/mod.ts";
+import { kinds as report } from "./report/mod.ts";
+
+/** Every kind, in registration order. Names must be unique. */
+export const allKinds: StageKind[] = [
+  ...data,
+  ...baselines,
+  ...dse,
+  ...evaluation,
+  ...check,
+  ...report,
+];
+
+/** Kinds by name. */
+export const registry: Registry = buildRegistry(allKinds);
+
+function buildRegistry(kinds: StageKind[]): Registry {
+  const map = new Map<string, StageKind>();
+  for (const k of kinds) {
+    if (map.has(k.name)) throw new Error(`stage kind "${k.name}" is registered twice`);
+    map.set(k.name, k);
+  }
+  return map;
+}

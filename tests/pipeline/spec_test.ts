@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { main } from "../../pipeline/cli.ts";
+import { parsePipeline, parseSetValue, PipelineError } from "../../pipeline/spec.ts";
+import { registry } from "./fixtures/toy_kinds.ts";
+
+const MALFORMED = new URL("./malformed/", import.meta.url);
+
+/** file → [line, col, a substring of the message]. */
+const EXPECT: Record<string, [number, number, string]> = {
+  bad_input_alias: [6, 15, "bad input alias 'a b'"],
+  bad_interp_syntax: [4, 19, "bad interpolation"],
+  bad_stage_name: [2, 3, "bad stage name 'bad name!'"],
+  bad_version: [1, 10, "unsupported version 2"],
+  cycle: [4, 18, "dependency cycle: a → b → a"],
+  default_not_a_target: [6, 10, "default target 'paper' is not a target"],
+  duplicate_after_matrix: [5, 3, "duplicate stage name 'x-1'"],
+  empty_matrix: [4, 18, "has no values"],
+  enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
+  input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
+  integer_param_float: [4, 19, "must be an integer, got number 1.5"],
+  matrix_key_not_in_name: [4, 13, "lacks {n}"],
+  missing_required_param: [2, 3, "missing required param 'n'"],
+  missing_uses: [2, 3, "has no `uses: <kind>`; known kinds: combine, envy, fail"],
+  no_stages: [1, 1, "no `stages:` mapping"],
+  param_type_via_interp: [7, 13, `must be an integer, got string "big"`],
+  placeholder_not_in_matrix: [2, 3, "placeholder {m} but the matrix has no key 'm'"],
+  placeholder_without_matrix: [2, 3, "the stage has no matrix"],
+  self_cycle: [4, 19, "dependency cycle: a → a"],
+  stage_not_mapping: [2, 8, "must be a mapping"],
+  target_glob_no_match: [5, 11, "glob 'tr-*' in target 'quick' matches no stage"],
+  target_self_reference: [6, 7, "includes itself"],
+  target_unknown_entry: [5, 16, "lists 'nosuch', which is neither a stage nor a target"],
+  top_is_list: [1, 1, "must be a mapping with `stages:`"],
+  unknown_input_stage: [6, 18, "unknown input 'scr'"],
+  unknown_interp_param: [5, 19, "unknown param 'sed' in ${{ params.sed }}; pipeline params: seed"],
+  unknown_kind: [
+    3,
+    11,
+    "unknown stage kind 'sourse' in stage 'src'; known kinds: combine, envy, fail",
+  ],
+  unknown_matrix_interp: [5, 19, "unknown matrix key 'q'"],
+  unknown_output: [7, 10, "stage 'src' has no output 'nope.bin'"],
+  unknown_param: [4, 13, "unknown param 'sed' for kind 'source'"],
+  unknown_stage_field: [4, 5, "unknown field 'input' in stage 'src'"],
+  unknown_top_field: [2, 1, "unknown top-level field 'stagez'"],
+  uses_not_string: [3, 11, "`uses:` of 'src' must be a kind name"],
+  with_not_mapping: [4, 11, "`with:` of 'src' must be a mapping"],
+  wrong_param_type: [5, 13, `must be an integer, got string "big"`],
+  yaml_bad_nesting: [3, 11, "YAML: Nested mappings are not allowed"],
+  yaml_duplicate_stage_key: [4, 3, "YAML: Map keys must be unique"],
+  yaml_tab_indent: [2, 1, "YAML: Tabs are not allowed"],
+  yaml_unclosed_flow: [5, 3, "YAML: Flow sequence"],
+  yaml_unclosed_quote: [4, 1, "YAML: Missing closing"],
+  yaml_undefined_alias: [4, 19, "YAML: Unresolved alias"],
+};
+
+Deno.test("malformed corpus: every file gives a located error, exit 2, nothing written", async () => {
+  const files = [...Deno.readDirSync(MALFORMED)].map((e) => e.name).filter((n) =>
+    n.endsWith(".yaml.txt")
+  ).sort();
+  assert.ok(files.length >= 30, `only ${files.length} malformed files`);
+  assert.deepEqual(files.map((f) => f.slice(0, -9)), Object.keys(EXPECT).sort());
+  const tmp = await Deno.makeTempDir();
+  for (const f of files) {
+    const path = new URL(f, MALFORMED).pathname;
+    const [line, col, text] = EXPECT[f.slice(0, -9)];
+    for (const cmd of ["reproduce", "status"]) {
+      const err: string[] = [];
+      const code = await main([cmd, "--pipeline", path, "--artifacts", `${tmp}/art`], {
+        registry,
+        stdout: () => {},
+        stderr: (s) => err.push(s),
+      });
+      assert.equal(code, 2, `${f}: exit code`);
+      const want = `${path}:${line}:${col}: error: `;
+      const hit = err.find((l) => l.startsWith(want));
+      assert.ok(hit, `${f}: expected an error at ${line}:${col}, got:\n${err.join("\n")}`);
+      assert.ok(
+        err.some((l) => l.startsWith(want) && l.includes(text)),
+        `${f}: expected "${text}" at ${line}:${col}, got:\n${err.join("\n")}`,
+      );
+    }
+  }
+  assert.deepEqual([...Deno.readDirSync(tmp)], [], "nothing may be written");
+  await Deno.remove(tmp, { recursive: true });
+});
+
+const GOOD = `version: 1
+params:
+  seed: abc
+  lr: 0.5
+  flag: true
+  sizes: [10, 20]
+stages:
+  src-{n}:
+    uses: source
+    matrix: { n: "\${{ params.sizes }}" }
+    with: { seed: "\${{ params.seed }}-x", size: "\${{ matrix.n }}" }
+  comb-{lam}-{ds}:
+    uses: combine
+    foreach: { lam: [1e-4, 0.5, 2], ds: [{ name: wiki, x: 1 }] }
+    with: { scale: "\${{ matrix.lam }}", salt: "ds=\${{ matrix.ds }}" }
+    inputs: { a: src-10, b: "src-20/data.bin" }
+  t:
+    uses: trainer
+    with: { epochs: 3 }
+targets:
+  quick: ["comb-*-wiki"]
+  paper: [quick, t]
+default: paper
+`;
+
+Deno.test("parsePipeline: matrix expansion, typed interpolation, inputs, targets", () => {
+  const p = parsePipeline(GOOD, { file: "good.yaml", registry });
+  assert.deepEqual([...p.stages.keys()], [
+    "src-10",
+    "src-20",
+    "comb-0.0001-wiki",
+    "comb-0.5-wiki",
+    "comb-2-wiki",
+    "t",
+  ]);
+  const s10 = p.stages.get("src-10")!;
+  assert.equal(s10.params.size, 10); // exact interpolation keeps the number type
+  assert.equal(s10.params.seed, "abc-x");
+  assert.deepEqual(s10.paramRefs, ["seed", "sizes"]);
+  assert.deepEqual(s10.outputs, ["data.bin", "meta.json"]);
+  const c = p.stages.get("comb-0.0001-wiki")!;
+  assert.equal(c.params.scale, 0.0001);
+  assert.equal(c.params.salt, `ds={"name":"wiki","x":1}`);
+  assert.deepEqual(c.inputs, [
+    { alias: "a", stage: "src-10", output: undefined },
+    { alias: "b", stage: "src-20", output: "data.bin" },
+  ]);
+  assert.deepEqual(p.graph.get("comb-2-wiki"), ["src-10", "src-20"]);
+  assert.deepEqual(p.stages.get("t")!.params, { epochs: 3, block_at: -1, kind: "toy" });
+  assert.deepEqual(p.targets.get("quick"), ["comb-0.0001-wiki", "comb-0.5-wiki", "comb-2-wiki"]);
+  assert.deepEqual(p.targets.get("paper"), [
+    "comb-0.0001-wiki",
+    "comb-0.5-wiki",
+    "comb-2-wiki",
+    "t",
+  ]);
+  assert.equal(p.targets.get("all")!.length, 6);
+  assert.equal(p.defaultTarget, "paper");
+});
+
+Deno.test("--set: typed values, unknown names and wrong types are errors", () => {
+  assert.equal(parseSetValue("1e-4"), 0.0001);
+  assert.equal(parseSetValue("true"), true);
+  assert.deepEqual(parseSetValue("[1,2]"), [1, 2]);
+  assert.equal(parseSetValue("abc"), "abc");
+  assert.equal(parseSetValue('"12"'), "12");
+  const p = parsePipeline(GOOD, { file: "g", registry, set: ["sizes=[10,20]", "seed=zz"] });
+  assert.equal(p.stages.get("src-20")!.params.seed, "zz-x");
+  assert.equal(p.params.seed, "zz");
+  assert.throws(
+    () => parsePipeline(GOOD, { file: "g", registry, set: ["sed=1"] }),
+    (e: unknown) =>
+      e instanceof PipelineError &&
+      e.diagnostics[0].file === "--set sed=1" &&
+      e.diagnostics[0].message.includes(
+        "unknown param 'sed'; pipeline params: seed, lr, flag, sizes",
+      ),
+  );
+  assert.throws(
+    () => parsePipeline(GOOD, { file: "g", registry, set: ["lr=fast"] }),
+    /param 'lr' is a number \(0.5\), got string "fast"/,
+  );
+  const small =
+    `params: { n: 3 }\nstages:\n  s:\n    uses: source\n    with: { size: "\${{ params.n }}" }\n`;
+  assert.equal(parsePipeline(small, { file: "g", registry }).stages.get("s")!.params.size, 3);
+  assert.throws(
+    () => parsePipeline(small, { file: "g", registry, set: ["n=1.5"] }),
+    /g:5:19: error: param 'size' of stage 's' \(kind 'source'\) must be an integer, got number 1.5 \(after --set n\)/,
+  );
+  assert.throws(
+    () => parsePipeline(GOOD, { file: "g", registry, set: ["novalue"] }),
+    /expected --set key=value/,
+  );
+});
