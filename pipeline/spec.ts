@@ -199,7 +199,12 @@ export function matchGlob(names: Iterable<string>, glob: string): string[] {
 export function parsePipeline(text: string, options: LoadOptions & { file: string }): Pipeline {
   const { file, registry } = options;
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+  });
   const diags: Diagnostic[] = [];
   const at = (node: unknown) => {
     const r = (node as YNode | null | undefined)?.range;
@@ -520,6 +525,25 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       const givenNodes = new Map<string, { key: unknown; value: unknown }>();
       if (withPair && isMap(withPair.value)) {
         for (const p of withPair.value.items) {
+          if (isScalar(p.key) && typeof p.key.value === "symbol") {
+            // YAML merge key `<<: *anchor`: merged entries never override explicit ones.
+            const merged = js(p.value);
+            const maps = Array.isArray(merged) ? merged : [merged];
+            for (const m of maps) {
+              if (!m || typeof m !== "object") continue;
+              for (const [mk, mv] of Object.entries(m as Record<string, unknown>)) {
+                if (withPair.value.items.some((q) => isScalar(q.key) && q.key.value === mk)) {
+                  continue;
+                }
+                if (givenNodes.has(mk)) continue;
+                const errors: string[] = [];
+                given[mk] = interpolate(mv, combo, refs, errors);
+                for (const e of errors) err(p.value, `stage '${name}': ${e}`);
+                givenNodes.set(mk, { key: p.key, value: p.value });
+              }
+            }
+            continue;
+          }
           const k = isScalar(p.key) ? String(p.key.value) : "";
           const errors: string[] = [];
           const raw = js(p.value);
