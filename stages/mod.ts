@@ -31,3 +31,5 @@ function buildRegistry(kinds: StageKind[]): Registry {
   }
   return map;
 }
+
+export { commands } from "./commands.ts";

@@ -1,0 +1,96 @@
+/**
+ * Domain subcommands of the CLI: `metrics` (the stable row interface for CI and scripts) and
+ * `report` (the tables of a target's report, in the terminal). The engine hands them a
+ * {@link EngineApi}; they read artifacts only through it.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { DomainCommand, EngineApi } from "../pipeline/cli.ts";
+import { collectRows } from "./eval/metrics.ts";
+import { renderTerminalReport } from "./report/terminal.ts";
+
+/** Object directories of the target's stages that are fresh, with the names of the missing ones. */
+async function freshDirs(
+  api: EngineApi,
+  target: string | undefined,
+  filter: (kind: string) => boolean,
+): Promise<{ dirs: string[]; missing: string[] }> {
+  const project = await api.open();
+  const names = project.closure(project.targetStages(target));
+  const dirs: string[] = [];
+  const missing: string[] = [];
+  for (const name of names) {
+    if (!filter(project.stage(name).kind)) continue;
+    const dir = await project.objectDir(name);
+    if (dir) dirs.push(dir);
+    else missing.push(name);
+  }
+  return { dirs, missing };
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false } },
+  });
+}
+
+/** `metrics [target] [--json]`: every evaluated row of the target. */
+export const metricsCommand: DomainCommand = {
+  description: "every evaluated mAP row of a target ({dataset, method, pca, similarity, ...})",
+  async run(args: string[], api: EngineApi): Promise<number> {
+    const { values, positionals } = parse(args);
+    const { dirs, missing } = await freshDirs(
+      api,
+      positionals[0],
+      (k) => k === "evaluate" || k === "random",
+    );
+    const rows = await collectRows(dirs, { skipMissing: true });
+    if (values.json) {
+      api.stdout(JSON.stringify(rows, null, 1));
+    } else {
+      for (const r of rows) {
+        api.stdout(
+          [r.dataset, r.method, r.pca ? "pca" : "-", r.similarity, r.i2t, r.t2i, r.avg]
+            .map((v) => typeof v === "number" ? v.toFixed(4) : String(v)).join("\t"),
+        );
+      }
+    }
+    if (missing.length) {
+      api.stderr(
+        `metrics: ${missing.length} evaluation stage(s) not built yet (${
+          missing.slice(0, 5).join(", ")
+        }${missing.length > 5 ? ", …" : ""}); run \`deno task reproduce${
+          positionals[0] ? ` ${positionals[0]}` : ""
+        }\``,
+      );
+    }
+    return 0;
+  },
+};
+
+/** `report [target]`: the report tables in the terminal, and the path of report.html. */
+export const reportCommand: DomainCommand = {
+  description: "print a target's report tables and the path of its report.html",
+  async run(args: string[], api: EngineApi): Promise<number> {
+    const { positionals } = parse(args);
+    const { dirs, missing } = await freshDirs(api, positionals[0], (k) => k === "report");
+    if (!dirs.length) {
+      api.stderr(
+        `report: no built report in target ${positionals[0] ?? "(default)"}${
+          missing.length ? ` (not built: ${missing.join(", ")})` : ""
+        }; run \`deno task reproduce${positionals[0] ? ` ${positionals[0]}` : ""}\` first`,
+      );
+      return 1;
+    }
+    api.stdout(await renderTerminalReport(dirs, { color: Deno.stdout.isTerminal() }));
+    return 0;
+  },
+};
+
+/** Domain subcommands by name, handed to the engine's CLI by `cli.ts`. */
+export const commands: Record<string, DomainCommand> = {
+  metrics: metricsCommand,
+  report: reportCommand,
+};
