@@ -1,0 +1,37 @@
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual,
+  ok as assert,
+  throws,
+} from "node:assert";
+import { Rng } from "../../../stages/dse/rng.ts";
+
+Deno.test("a restored state continues the exact same sequence", () => {
+  const a = new Rng(42);
+  for (let i = 0; i < 10; i++) a.next();
+  const state = a.getState();
+  const want = Array.from({ length: 5 }, () => a.nextU32());
+  const b = new Rng(7);
+  b.setState(state);
+  assertEquals(Array.from({ length: 5 }, () => b.nextU32()), want);
+});
+
+Deno.test("seeds give different streams; values lie in range; shuffle permutes", () => {
+  notDeepStrictEqual(new Rng(1).getState(), new Rng(2).getState());
+  const r = new Rng(3);
+  let sum = 0;
+  for (let i = 0; i < 10000; i++) {
+    const u = r.next();
+    assert(u >= 0 && u < 1);
+    sum += u;
+  }
+  assert(Math.abs(sum / 10000 - 0.5) < 0.02, `mean ${sum / 10000}`);
+  const a = Array.from({ length: 20 }, (_, i) => i);
+  r.shuffle(a);
+  assertEquals([...a].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+  notDeepStrictEqual(a, Array.from({ length: 20 }, (_, i) => i));
+  throws(
+    () => r.setState([1, 2, 3] as unknown as [number, number, number, number]),
+    /state must be 4 uint32s/,
+  );
+});
