@@ -311,11 +311,13 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
     matrix: Record<string, unknown>,
     refs: Set<string>,
   ): { ok: true; value: unknown } | { ok: false; why: string } {
-    const m = /^\s*(params|matrix)\.([A-Za-z_][A-Za-z0-9_-]*)\s*$/.exec(expr);
+    const m = /^\s*(params|matrix)\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*$/
+      .exec(expr);
     if (!m) {
       return {
         ok: false,
-        why: `bad interpolation '\${{${expr}}}': use \${{ params.NAME }} or \${{ matrix.KEY }}`,
+        why:
+          `bad interpolation '\${{${expr}}}': use \${{ params.NAME }} or \${{ matrix.KEY }} (or \${{ matrix.KEY.FIELD }} for a matrix value that is a mapping)`,
       };
     }
     if (m[1] === "params") {
@@ -340,7 +342,17 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
         }`,
       };
     }
-    return { ok: true, value: matrix[m[2]] };
+    let value: unknown = matrix[m[2]];
+    for (const field of m[3] ? m[3].slice(1).split(".") : []) {
+      if (!value || typeof value !== "object" || !(field in value)) {
+        return {
+          ok: false,
+          why: `matrix value '${m[2]}' has no field '${field}' in \${{${expr}}}`,
+        };
+      }
+      value = (value as Record<string, unknown>)[field];
+    }
+    return { ok: true, value };
   }
   function interpolate(
     v: unknown,

@@ -174,10 +174,19 @@ export async function selectBackend(
  * Name of the backend {@link selectBackend} would pick, without keeping it active. Used by the
  * stage kinds' `environment()` so that the backend is part of the cache key.
  */
-export async function resolveBackendName(request: string | undefined): Promise<BackendName> {
-  const info = await selectBackend(request, { log: () => {} });
-  return info.name;
+export function resolveBackendName(request: string | undefined): Promise<BackendName> {
+  // Detection loads backends and probes adapters: do it once per process and request, not once
+  // per stage (the engine asks for every train-dse stage when it computes keys).
+  const key = request ?? "";
+  let found = resolved.get(key);
+  if (!found) {
+    found = selectBackend(request, { log: () => {} }).then((info) => info.name);
+    resolved.set(key, found);
+  }
+  return found;
 }
+
+const resolved = new Map<string, Promise<BackendName>>();
 
 // ---------------------------------------------------------------------------------------------
 // wasm fallback kernels
