@@ -40,6 +40,7 @@ Deno.test("registry: every kind once, with a module, outputs and well-typed defa
 Deno.test("pipeline.yaml validates against the real registry; quick reaches the check", async () => {
   const p = await loadPipeline(`${ROOT}pipeline.yaml`, { registry });
   assert.ok(p.targets.has("quick"));
+  assert.ok(p.targets.has("paper"));
   const names = [...p.stages.keys()];
   for (const s of ["check-wiki", "report-quick", "train-dse-ds-wiki", "eval-dse-ds-wiki"]) {
     assert.ok(names.includes(s), `stage ${s}`);
