@@ -348,7 +348,7 @@ async function statusTable(states: StageState[]): Promise<string> {
   const { default: Table } = await import("cli-table3");
   const table = new Table({
     head: ["stage", "state", "reason", "key", "last"],
-    style: { head: [], border: [] },
+    style: { head: [], border: [], compact: true },
     wordWrap: true,
     colWidths: [null, null, 60, null, null],
   });

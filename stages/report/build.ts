@@ -78,6 +78,8 @@ function preferLambda<T extends { method: string; lambda?: number }>(
 ): T | undefined {
   const plain = items.find((x) => x.lambda === undefined);
   if (plain) return plain;
+  // A single candidate (e.g. DSE-S, whose λ is recorded but unused) is unambiguous.
+  if (items.length === 1) return items[0];
   const def = Object.entries(defaults).find(([m]) =>
     methodKey(m) === methodKey(items[0]?.method ?? "")
   )
