@@ -9,6 +9,7 @@ import { imageFeaturesKind } from "./cnn/image_features.ts";
 import { rawDatasetKind, rawFeaturesKind } from "./datasets.ts";
 import { download } from "./download.ts";
 import { features } from "./features.ts";
+import { imageTensorsKind } from "./image_tensors.ts";
 import { ldaTextKind } from "./lda.ts";
 import { tagCountsKind } from "./text.ts";
 
@@ -21,5 +22,6 @@ export const kinds: StageKind[] = [
   ldaTextKind,
   tagCountsKind,
   imageFeaturesKind,
+  imageTensorsKind,
   rawFeaturesKind,
 ];

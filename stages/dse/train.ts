@@ -366,18 +366,38 @@ function toTensor(m: { data: Float32Array; shape: number[] }): tf.Tensor {
   return tf.tensor(m.data, m.shape, "float32");
 }
 
+/** Rows of a host array (rank 2 features or rank 4 images), as one float32 tensor. */
+function hostRows(
+  m: { data: Float32Array; shape: number[] },
+  rows: ArrayLike<number>,
+): tf.Tensor {
+  const width = m.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out.set(m.data.subarray(r * width, (r + 1) * width), i * width);
+  }
+  return tf.tensor(out, [rows.length, ...m.shape.slice(1)], "float32");
+}
+
+/**
+ * Embeds every row of a host array in chunks. Inputs stay on the host: only one chunk is on the
+ * device at a time, which keeps end-to-end image sets (n × 224 × 224 × 3) and their backbone
+ * activations within device memory.
+ */
 async function embedAll(
   model: DseModel,
-  x: tf.Tensor,
+  x: { data: Float32Array; shape: number[] },
   side: "img" | "txt",
   rng: Rng,
-  chunk = 256,
 ): Promise<Float32Array> {
   const n = x.shape[0];
+  const chunk = x.shape.length > 2 ? 32 : 256;
   const out = new Float32Array(n * model.dim);
   for (let s = 0; s < n; s += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, n - s) }, (_, i) => s + i);
     const e = tf.tidy(() => {
-      const part = tf.slice(x, s, Math.min(chunk, n - s));
+      const part = hostRows(x, idx);
       return side === "img"
         ? embedImages(model, part, { training: false, rng }).y
         : embedTexts(model, part as tf.Tensor2D, { training: false }).y;
@@ -494,7 +514,10 @@ export async function trainDse(
     log("ignoring a checkpoint written with other params, data shapes or backend");
   }
 
-  const xImg = toTensor(data.imgTrain);
+  // Feature matrices live on the device; raw image sets (rank 4) stay on the host and each batch
+  // is gathered there, so a 224×224 dataset never has to fit in device memory at once.
+  const imgOnHost = data.imgTrain.shape.length > 2;
+  const xImg = imgOnHost ? undefined : toTensor(data.imgTrain);
   const xTxt = toTensor(data.txtTrain) as tf.Tensor2D;
   const yTrain = tf.tensor1d(data.yTrain, "int32");
   const half = params.batch / 2;
@@ -520,7 +543,7 @@ export async function trainDse(
         step++;
         const iImg = tf.tensor1d(bt.img, "int32");
         const iTxt = tf.tensor1d(bt.txt, "int32");
-        const xb = tf.gather(xImg, iImg);
+        const xb = xImg ? tf.gather(xImg, iImg) : hostRows(data.imgTrain, bt.img);
         const tb = tf.gather(xTxt, iTxt) as tf.Tensor2D;
         const target = tf.tidy(() =>
           oneHot(tf.gather(yTrain, iImg) as tf.Tensor1D, data.numClasses)
@@ -679,35 +702,27 @@ export async function trainDse(
       options.progress?.(epoch, params.epochs, `acc ${rec.acc.toFixed(3)}`);
       await options.onEpoch?.(rec, {
         embedTest: async () => {
-          const xi = toTensor(data.imgTest), xt = toTensor(data.txtTest);
-          try {
-            return {
-              img: await embedAll(model, xi, "img", rng),
-              txt: await embedAll(model, xt, "txt", rng),
-            };
-          } finally {
-            tf.dispose([xi, xt]);
-          }
+          return {
+            img: await embedAll(model, data.imgTest, "img", rng),
+            txt: await embedAll(model, data.txtTest, "txt", rng),
+          };
         },
       });
     }
-    const xImgTest = toTensor(data.imgTest);
-    const xTxtTest = toTensor(data.txtTest);
-    const imgEmb = await embedAll(model, xImgTest, "img", rng);
-    const txtEmb = await embedAll(model, xTxtTest, "txt", rng);
-    tf.dispose([xImgTest, xTxtTest]);
+    const imgEmb = await embedAll(model, data.imgTest, "img", rng);
+    const txtEmb = await embedAll(model, data.txtTest, "txt", rng);
     let centers: Float32Array;
     if (model.centers) centers = await model.centers.data() as Float32Array;
     else {
-      const trImg = await embedAll(model, xImg, "img", rng);
-      const trTxt = await embedAll(model, xTxt, "txt", rng);
+      const trImg = await embedAll(model, data.imgTrain, "img", rng);
+      const trTxt = await embedAll(model, data.txtTrain, "txt", rng);
       centers = classMeans([trImg, trTxt], data.yTrain, data.numClasses, params.dim);
     }
     const weights: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(vars)) weights[k] = await v.data() as Float32Array;
     return { imgEmb, txtEmb, centers, history, resumedFrom, stopReason, weights };
   } finally {
-    tf.dispose([xImg, xTxt, yTrain, ...Object.values(adam)]);
+    tf.dispose([...(xImg ? [xImg] : []), xTxt, yTrain, ...Object.values(adam)]);
     disposeModel(model);
   }
 }
@@ -819,12 +834,19 @@ const METHOD: Record<LossKind, string> = { s: "dse-s", cs: "dse-cs", ds: "dse-ds
  * `{ resnet50: resnet50Backbone }`); the default kind has none and supports `features` only.
  */
 export function createTrainDseKind(
-  options: { backbones?: Record<string, ImageBackboneFactory> } = {},
+  options: {
+    backbones?: Record<string, ImageBackboneFactory>;
+    /**
+     * `import.meta.url` of the module that builds the kind with its backbones (default this one),
+     * so that the backbones' code is part of the cache key and a worker finds the kind there.
+     */
+    module?: string;
+  } = {},
 ): StageKind {
   return {
     name: "train-dse",
     description: "Train DSE-S/CS/DS (Kang et al. 2017) on a feature set; writes test embeddings",
-    module: import.meta.url,
+    module: options.module ?? import.meta.url,
     params: DSE_PARAMS as unknown as StageKind["params"],
     outputs: ["img.npy", "txt.npy", "y.npy", "embedding.json", "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
