@@ -16,6 +16,7 @@
  * a killed run restarts at the first incomplete batch.
  * @module
  */
+import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
@@ -57,59 +58,28 @@ export async function decodeImagesResumable(
   paths: string[],
   options: DecodeOptions,
 ): Promise<Float32Array> {
-  const n = paths.length;
   const per = options.size * options.size * 3;
-  const job = { n, size: options.size, kernel: options.kernel ?? "linear", paths };
-  const stateFile = `${options.scratch}.json`;
-  const dataFile = `${options.scratch}.f32`;
-  let done = 0;
-  try {
-    const st = JSON.parse(await Deno.readTextFile(stateFile));
-    if (JSON.stringify(st.job) === JSON.stringify(job)) done = st.done;
-    else options.log?.(`scratch ${stateFile} is for another job; starting over`);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      options.log?.(`unreadable ${stateFile}; starting over`);
-    }
-  }
-  const f = await Deno.open(dataFile, { read: true, write: true, create: true });
-  try {
-    await f.truncate(done * per * 4);
-    if (done > 0) options.log?.(`resuming at image ${done} of ${n}`);
-    await f.seek(0, Deno.SeekMode.End);
-    const buf = new Float32Array(options.batch * per);
-    while (done < n) {
-      options.signal?.throwIfAborted();
-      const m = Math.min(options.batch, n - done);
+  const buf = new Float32Array(options.batch * per);
+  return await produceRowsResumable(
+    { n: paths.length, width: per },
+    async (start, m) => {
       await Promise.all(
         Array.from({ length: m }, async (_, i) => {
-          const rgb = await decodeSquare(paths[done + i], {
+          const rgb = await decodeSquare(paths[start + i], {
             size: options.size,
             kernel: options.kernel,
           });
           caffePreprocess(rgb, { out: buf, offset: i * per });
         }),
       );
-      const bytes = new Uint8Array(buf.buffer, 0, m * per * 4);
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.syncData();
-      done += m;
-      await Deno.writeTextFile(`${stateFile}.tmp`, JSON.stringify({ job, done }));
-      await Deno.rename(`${stateFile}.tmp`, stateFile);
-      options.progress?.(done, n);
-    }
-  } finally {
-    f.close();
-  }
-  const raw = await Deno.readFile(dataFile);
-  if (raw.length !== n * per * 4) {
-    throw new Error(
-      `image scratch ${dataFile} has ${raw.length} bytes, expected ${n * per * 4}; ` +
-        `delete the stage's scratch directory and re-run`,
-    );
-  }
-  return new Float32Array(raw.buffer, raw.byteOffset, n * per);
+      return buf;
+    },
+    {
+      ...options,
+      unit: "image",
+      job: { n: paths.length, size: options.size, kernel: options.kernel ?? "linear", paths },
+    },
+  );
 }
 
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {

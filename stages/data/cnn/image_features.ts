@@ -8,6 +8,7 @@
  * A killed run restarts at the first incomplete batch; a partial trailing write is truncated.
  * @module
  */
+import { produceRowsResumable } from "../../tensor_io/resumable_rows.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { StageContext, StageKind } from "../../../pipeline/types.ts";
 import { resolveBackendName, selectBackend } from "../../dse/backend.ts";
@@ -92,56 +93,25 @@ export async function extractFeatures(
   extractor: FeatureExtractor,
   options: ExtractOptions,
 ): Promise<Float32Array> {
-  const n = paths.length;
-  const dim = extractor.outDim;
-  const job = { n, dim, model: extractor.name, size: extractor.inputSize };
-  const stateFile = `${options.scratch}.json`;
-  const dataFile = `${options.scratch}.f32`;
-  let done = 0;
-  try {
-    const st = JSON.parse(await Deno.readTextFile(stateFile));
-    if (JSON.stringify(st.job) === JSON.stringify(job)) done = st.done;
-    else options.log?.(`scratch ${stateFile} is for another job; starting over`);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      options.log?.(`unreadable ${stateFile}; starting over`);
-    }
-  }
-  const f = await Deno.open(dataFile, { read: true, write: true, create: true });
-  try {
-    await f.truncate(done * dim * 4);
-    if (done > 0) options.log?.(`resuming at row ${done} of ${n}`);
-    await f.seek(0, Deno.SeekMode.End);
-    const size = extractor.inputSize;
-    const per = size * size * 3;
-    const buf = new Float32Array(options.batch * per);
-    while (done < n) {
-      options.signal?.throwIfAborted();
-      const m = Math.min(options.batch, n - done);
+  const size = extractor.inputSize;
+  const per = size * size * 3;
+  const buf = new Float32Array(options.batch * per);
+  return await produceRowsResumable(
+    { n: paths.length, width: extractor.outDim },
+    async (start, m) => {
       await Promise.all(
         Array.from({ length: m }, async (_, i) => {
-          const rgb = await decodeSquare(paths[done + i], { size, kernel: options.kernel });
+          const rgb = await decodeSquare(paths[start + i], { size, kernel: options.kernel });
           caffePreprocess(rgb, { out: buf, offset: i * per });
         }),
       );
-      const feats = await extractor.run(buf, m);
-      const bytes = new Uint8Array(feats.buffer, feats.byteOffset, m * dim * 4);
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.syncData();
-      done += m;
-      await Deno.writeTextFile(`${stateFile}.tmp`, JSON.stringify({ job, done }));
-      await Deno.rename(`${stateFile}.tmp`, stateFile);
-      options.progress?.(done, n);
-    }
-  } finally {
-    f.close();
-  }
-  const raw = await Deno.readFile(dataFile);
-  if (raw.length !== n * dim * 4) {
-    throw new Error(`feature scratch ${dataFile} has ${raw.length} bytes, expected ${n * dim * 4}`);
-  }
-  return new Float32Array(raw.buffer, raw.byteOffset, n * dim);
+      return await extractor.run(buf, m);
+    },
+    {
+      ...options,
+      job: { n: paths.length, dim: extractor.outDim, model: extractor.name, size },
+    },
+  );
 }
 
 /** Params of the `image-features` kind. */
