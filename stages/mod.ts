@@ -6,7 +6,7 @@ import type { Registry, StageKind } from "../pipeline/types.ts";
 import { kinds as baselines } from "./baselines/mod.ts";
 import { kinds as check } from "./check/mod.ts";
 import { kinds as data } from "./data/mod.ts";
-import { trainDseEndToEndKind } from "./dse/end_to_end.ts";
+import { kinds as dse } from "./dse/mod.ts";
 import { kinds as evaluation } from "./eval/mod.ts";
 import { kinds as report } from "./report/mod.ts";
 
@@ -14,8 +14,7 @@ import { kinds as report } from "./report/mod.ts";
 export const allKinds: StageKind[] = [
   ...data,
   ...baselines,
-  // train-dse with the end-to-end image branch (ResNet-50) plugged in.
-  trainDseEndToEndKind,
+  ...dse,
   ...evaluation,
   ...check,
   ...report,
