@@ -94,6 +94,7 @@ options:
   --force              re-run the named stage even if fresh (stage)
   --explain <stage>    status: show key ingredients and what changed since the last run
   --verify             rehash every file instead of trusting the stat cache
+  --update-lock        downloads: re-pin files without a published sha256 in downloads.lock.json
   --dot                dag: Graphviz output
   --apply              gc: actually delete`;
 
@@ -113,6 +114,10 @@ function splitGlobals(
     }
     if (a === "--verify") {
       verify = true;
+      continue;
+    }
+    if (a === "--update-lock") {
+      (globals["update-lock"] ??= []).push("1");
       continue;
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(a);
@@ -154,6 +159,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
     const mirror = g.mirror?.at(-1) ?? env("DSE_DATA_MIRROR");
     if (mirror) globals.options.mirror = mirror;
     if (g.backend) globals.options.backend = g.backend.at(-1)!;
+    if (g["update-lock"]) globals.options.update_lock = "1";
     const open = () =>
       Project.open({
         registry: options.registry,

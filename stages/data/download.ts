@@ -2,7 +2,7 @@
  * The `download` stage kind: fetches files by URL into one output directory, `files/`, checking
  * each against a sha256.
  *
- * - **Mirror first.** With a mirror directory (`ctx.options.mirror`, i.e. `--mirror`, or env
+ * - **Mirror first.** With a mirror directory (`ctx.options.mirror`: the CLI's `--mirror`, or env
  *   `DSE_DATA_MIRROR`), `<mirror>/<mirror_path or name>` is used when present; no network.
  * - **HTTP(S)** with resume: bytes go to `<scratch>/download/<name>.part`; a retry sends
  *   `Range: bytes=<have>-` (with `If-Range` on the ETag), so a cut connection or a killed run goes on
@@ -563,7 +563,7 @@ export const download: StageKind = {
   async run(ctx: StageContext) {
     const params = ctx.params as DownloadParams;
     const o = ctx.options;
-    const mirror = o.mirror || Deno.env.get("DSE_DATA_MIRROR") || undefined;
+    const mirror = o.mirror || undefined; // the CLI fills it from --mirror or DSE_DATA_MIRROR
     const lock = params.lock || o.lock || `${Deno.cwd()}/downloads.lock.json`;
     const records = await downloadFiles(params.files, {
       outDir: ctx.out("files"),
