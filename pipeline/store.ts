@@ -314,7 +314,16 @@ export class Store {
     }
     const dest = this.objectDir(manifest.key);
     await Deno.mkdir(`${this.root}/objects`, { recursive: true });
-    await Deno.rename(tmp, dest);
+    try {
+      await Deno.rename(tmp, dest);
+    } catch (e) {
+      // Another holder of the same key committed first (two stages can share a key). Objects
+      // are content-addressed, so a verified one is as good as ours: keep it, drop ours.
+      const other = await this.verify(manifest.key, { verify: true }).catch(() => undefined);
+      if (other?.status !== "ok") throw e;
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      return other.manifest;
+    }
     for (const f of files) {
       const p = `${dest}/${f.path}`;
       this.cache.remember(p, await Deno.stat(p), f.sha256);
@@ -440,7 +449,8 @@ export class Store {
       if (cur === undefined) {
         // half-written by a live creator, or just released: give it a moment unless it is old
         const st = await Deno.stat(path).catch(() => undefined);
-        if (st && Date.now() - (st.mtime?.getTime() ?? 0) < 2000) {
+        if (!st) continue; // released meanwhile: try to take it again
+        if (Date.now() - (st.mtime?.getTime() ?? 0) < 2000) {
           return { pid: 0, host: "?", stage, since: "(being written)" };
         }
       } else if (ownerAlive(cur, { key })) return cur;
@@ -455,9 +465,14 @@ export class Store {
     try {
       await guard.lock(true);
       const now = await this.lockOwner(key);
-      if (JSON.stringify(now) === JSON.stringify(seen)) {
-        await Deno.remove(this.#lockPath(key)).catch(() => {});
-      }
+      // An unreadable (empty) lock is only stale when it is old: a live creator may be writing it.
+      const st = now === undefined
+        ? await Deno.stat(this.#lockPath(key)).catch(() => undefined)
+        : undefined;
+      const stale = now === undefined
+        ? st !== undefined && Date.now() - (st.mtime?.getTime() ?? 0) >= 2000
+        : JSON.stringify(now) === JSON.stringify(seen);
+      if (stale) await Deno.remove(this.#lockPath(key)).catch(() => {});
     } finally {
       await guard.unlock().catch(() => {});
       guard.close();

@@ -262,7 +262,15 @@ Deno.test("--jobs > 1 runs stages in worker threads: console goes to the log, pr
     `stages:\n  j-{n}:\n    uses: judge\n    matrix: { n: [1, 2, 3] }\n`,
   );
   const r = await ws.states("reproduce", "--jobs", "3");
-  assert.equal(r.code, 0);
+  assert.equal(
+    r.code,
+    0,
+    JSON.stringify(
+      r.summary.stages.map((
+        s: { name: string; state: string; error?: string },
+      ) => [s.name, s.state, s.error]),
+    ),
+  );
   for (const s of r.summary.stages) {
     const out = JSON.parse(await Deno.readTextFile(`${s.objectDir}/verdict.json`));
     assert.deepEqual(out, { ok: true, worker: true });

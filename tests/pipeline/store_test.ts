@@ -98,3 +98,24 @@ Deno.test("locks: exclusive, released, dead owners reclaimed, foreign hosts resp
   assert.deepEqual(removed.map((r) => [r.key, r.owner?.host]), [[key, "elsewhere"]]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("commit: a second commit of the same key keeps the verified object and drops its tmp", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = await Store.open(`${dir}/artifacts`);
+  const key = sha256Hex("same-key");
+  const first = await store.makeTmp(key);
+  await Deno.writeTextFile(`${first}/x.txt`, "one");
+  const m1 = await store.commit(first, base(key, ["x.txt"]));
+  const second = await store.makeTmp(key);
+  await Deno.writeTextFile(`${second}/x.txt`, "one");
+  const m2 = await store.commit(second, base(key, ["x.txt"]));
+  assert.equal(m2.digest, m1.digest);
+  await assert.rejects(Deno.stat(second), Deno.errors.NotFound);
+  assert.equal((await store.verify(key, { verify: true })).status, "ok");
+  // a damaged existing object is not silently accepted
+  await Deno.writeTextFile(`${store.objectDir(key)}/x.txt`, "two");
+  const third = await store.makeTmp(key);
+  await Deno.writeTextFile(`${third}/x.txt`, "one");
+  await assert.rejects(store.commit(third, base(key, ["x.txt"])));
+  await Deno.remove(dir, { recursive: true });
+});
