@@ -21,6 +21,7 @@ import {
   genSymEig,
   gram,
   matmul,
+  projectCentred,
   scale,
   scaleColumns,
   sliceCols,
@@ -162,20 +163,7 @@ export function projectCca(
   model: CcaModel,
   views: { x?: Matrix; y?: Matrix },
 ): { x?: Matrix; y?: Matrix } {
-  const out: { x?: Matrix; y?: Matrix } = {};
-  if (views.x) {
-    if (views.x.cols !== model.wx.rows) {
-      throw new Error(`projectCca: x has ${views.x.cols} columns, model expects ${model.wx.rows}`);
-    }
-    out.x = matmul(scaleColumns(views.x, { shift: model.meanX }), model.wx);
-  }
-  if (views.y) {
-    if (views.y.cols !== model.wy.rows) {
-      throw new Error(`projectCca: y has ${views.y.cols} columns, model expects ${model.wy.rows}`);
-    }
-    out.y = matmul(scaleColumns(views.y, { shift: model.meanY }), model.wy);
-  }
-  return out;
+  return projectCentred(views, { name: "projectCca", ...model });
 }
 
 interface CcaKindParams extends PreprocessParams {

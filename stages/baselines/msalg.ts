@@ -11,7 +11,7 @@
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import type { Matrix } from "../tensor_io/npy.ts";
-import { columnMeans, matmul, scaleColumns, sliceCols, svd, zeros } from "../linalg/mod.ts";
+import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from "../linalg/mod.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
@@ -111,20 +111,13 @@ export function projectMsAlg(
   model: MsAlgModel,
   views: { x?: Matrix; y?: Matrix },
 ): { x?: Matrix; y?: Matrix } {
-  const out: { x?: Matrix; y?: Matrix } = {};
-  if (views.x) {
-    if (views.x.cols !== model.lx.rows) {
-      throw new Error(`msalg: x has ${views.x.cols} columns, model expects ${model.lx.rows}`);
-    }
-    out.x = matmul(scaleColumns(views.x, { shift: model.meanX }), model.lx);
-  }
-  if (views.y) {
-    if (views.y.cols !== model.ly.rows) {
-      throw new Error(`msalg: y has ${views.y.cols} columns, model expects ${model.ly.rows}`);
-    }
-    out.y = matmul(scaleColumns(views.y, { shift: model.meanY }), model.ly);
-  }
-  return out;
+  return projectCentred(views, {
+    name: "msalg",
+    wx: model.lx,
+    wy: model.ly,
+    meanX: model.meanX,
+    meanY: model.meanY,
+  });
 }
 
 interface MsAlgKindParams extends PreprocessParams {

@@ -318,3 +318,32 @@ function sameShape(a: Matrix, b: Matrix, what: string): void {
 function square(a: Matrix, what: string): void {
   if (a.rows !== a.cols) throw new Error(`${what}: matrix must be square, got ${a.rows}×${a.cols}`);
 }
+
+/**
+ * Projects new rows of two views with fitted linear maps: `(x − meanX)·wx` and/or
+ * `(y − meanY)·wy` (CCA, MsAlg and the like).
+ * @param views the rows to project (either or both)
+ * @param model the maps and the train means; `name` prefixes the width-mismatch error
+ */
+export function projectCentred(
+  views: { x?: Matrix; y?: Matrix },
+  model: {
+    name: string;
+    wx: Matrix;
+    wy: Matrix;
+    meanX: ArrayLike<number>;
+    meanY: ArrayLike<number>;
+  },
+): { x?: Matrix; y?: Matrix } {
+  const out: { x?: Matrix; y?: Matrix } = {};
+  for (const v of ["x", "y"] as const) {
+    const rows = views[v];
+    if (!rows) continue;
+    const w = v === "x" ? model.wx : model.wy;
+    if (rows.cols !== w.rows) {
+      throw new Error(`${model.name}: ${v} has ${rows.cols} columns, model expects ${w.rows}`);
+    }
+    out[v] = matmul(scaleColumns(rows, { shift: v === "x" ? model.meanX : model.meanY }), w);
+  }
+  return out;
+}

@@ -71,3 +71,23 @@ Deno.test("ml-matrix round trip", () => {
   assert.equal(ml.get(1, 2), 6);
   assert.deepEqual(toRows(fromMl(ml)), toRows(a));
 });
+
+Deno.test("projectCentred: (x − meanX)·wx and (y − meanY)·wy, widths checked", async () => {
+  const { projectCentred } = await import("../../../stages/linalg/matrix.ts");
+  const m = (rows: number, cols: number, v: number[]) => ({
+    rows,
+    cols,
+    data: Float64Array.from(v),
+  });
+  const model = {
+    name: "toy",
+    wx: m(2, 1, [1, 2]),
+    wy: m(1, 1, [3]),
+    meanX: [1, 1],
+    meanY: [2],
+  };
+  const out = projectCentred({ x: m(1, 2, [2, 3]), y: m(2, 1, [2, 5]) }, model);
+  assert.deepEqual(Array.from(out.x!.data), [(2 - 1) * 1 + (3 - 1) * 2]);
+  assert.deepEqual(Array.from(out.y!.data), [0, 9]);
+  assert.throws(() => projectCentred({ x: m(1, 3, [1, 2, 3]) }, model), /toy: x has 3 columns/);
+});
