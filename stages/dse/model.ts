@@ -40,6 +40,8 @@ export interface ImageBackbone {
   readonly state: Record<string, tf.Variable>;
   /** Names in `trainable` that get the L2 weight decay (conv/FC kernels). */
   readonly decay: readonly string[];
+  /** What was built, for logs and provenance (e.g. `ResNet-50 (legacy names)`). */
+  readonly description?: string;
   /** Forward pass: [n, ...] raw images → [n, outDim]. */
   apply(x: tf.Tensor, options: { training: boolean; rng: Rng }): tf.Tensor2D;
   /** Free the variables. */

@@ -18,10 +18,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { detectKerasNaming } from "../data/cnn/image_features.ts";
 import {
   buildResNet,
+  describeResNet,
+  detectKerasNaming,
   randomResNetWeights,
+  readKerasResNetArchitecture,
   readKerasResNetWeights,
   RESNET50_LEGACY,
   RESNET50_TF2,
@@ -227,9 +229,10 @@ export interface ResNetBackboneOptions {
   /**
    * Architecture. A function gets the naming detected in the weight file (ResNet-50: legacy or
    * tf2); a config is used with the file's naming and what it implies (tf.keras: ε 1.001e-5 and
-   * pool padding; keras 2.0: ε 1e-3, no padding).
+   * pool padding; keras 2.0: ε 1e-3, no padding); `"from-file"` takes the architecture the `.h5`
+   * holds (any Keras bottleneck ResNet: 50, 101, 152, or a small one).
    */
-  config: ResNetConfig | ((naming: "legacy" | "tf2") => ResNetConfig);
+  config: ResNetConfig | ((naming: "legacy" | "tf2") => ResNetConfig) | "from-file";
   /** Start from seeded random weights (no `.h5` needed; a given one is an error). */
   random?: boolean;
   /** Augment in training (default true). */
@@ -294,6 +297,9 @@ export function resnetBackbone(options: ResNetBackboneOptions): ImageBackboneFac
             `given; use the backbone without the -random suffix to load it`,
         );
       }
+      if (options.config === "from-file") {
+        throw new Error(`backbone ${name} reads its architecture from a weight file; none given`);
+      }
       config = typeof options.config === "function" ? options.config("legacy") : options.config;
       w = randomResNetWeights(config, rng.nextU32());
     } else {
@@ -305,10 +311,13 @@ export function resnetBackbone(options: ResNetBackboneOptions): ImageBackboneFac
         );
       }
       const bytes = await Deno.readFile(await resolveWeightsFile(weights, name));
-      const naming = await detectKerasNaming(bytes);
-      config = typeof options.config === "function"
-        ? options.config(naming)
-        : { ...options.config, ...namingDefaults(naming) };
+      if (options.config === "from-file") config = await readKerasResNetArchitecture(bytes);
+      else {
+        const naming = await detectKerasNaming(bytes);
+        config = typeof options.config === "function"
+          ? options.config(naming)
+          : { ...options.config, ...namingDefaults(naming) };
+      }
       w = await readKerasResNetWeights(bytes, config);
     }
     const net = buildResNet(w, { config, trainable: true, momentum: options.momentum });
@@ -333,6 +342,7 @@ export function resnetBackbone(options: ResNetBackboneOptions): ImageBackboneFac
     const augment = options.augment ?? true;
     const backbone: ImageBackbone = {
       outDim: net.outDim,
+      description: describeResNet(config),
       trainable,
       state,
       decay,
@@ -362,11 +372,13 @@ export const resnet50Backbone: ImageBackboneFactory = resnetBackbone({
 
 /**
  * The backbones the end-to-end `train-dse` kind registers, by the `backbone` param:
- * `resnet50` (Keras weights required), `resnet50-random`, `resnet-tiny` (a {@link RESNET_TINY}
- * `.h5`) and `resnet-tiny-random`.
+ * `resnet50` (Keras weights required), `keras-resnet` (whatever bottleneck ResNet the Keras
+ * weight file holds), `resnet50-random`, `resnet-tiny` (a {@link RESNET_TINY} `.h5`) and
+ * `resnet-tiny-random`.
  */
 export const RESNET_BACKBONES: Record<string, ImageBackboneFactory> = {
   "resnet50": resnet50Backbone,
+  "keras-resnet": resnetBackbone({ config: "from-file", name: "keras-resnet" }),
   "resnet50-random": resnetBackbone({
     config: RESNET50_LEGACY,
     random: true,

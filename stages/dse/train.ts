@@ -153,6 +153,8 @@ export interface DseResult {
   resumedFrom: number;
   /** Why training stopped. */
   stopReason: "early-stop" | "max-epochs";
+  /** What the end-to-end image branch was (e.g. `ResNet-50 (legacy names)`); absent in features mode. */
+  backbone?: string;
   /** Named final variables (for tests). */
   weights: Record<string, Float32Array>;
 }
@@ -463,6 +465,7 @@ export async function trainDse(
       rng,
       weights: options.backboneWeights,
     });
+    if (backbone.description) log(`backbone ${params.backbone}: ${backbone.description}`);
   }
   const model = createModel(rng, {
     loss: params.loss,
@@ -720,7 +723,16 @@ export async function trainDse(
     }
     const weights: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(vars)) weights[k] = await v.data() as Float32Array;
-    return { imgEmb, txtEmb, centers, history, resumedFrom, stopReason, weights };
+    return {
+      imgEmb,
+      txtEmb,
+      centers,
+      history,
+      resumedFrom,
+      stopReason,
+      weights,
+      backbone: backbone?.description,
+    };
   } finally {
     tf.dispose([...(xImg ? [xImg] : []), xTxt, yTrain, ...Object.values(adam)]);
     disposeModel(model);
@@ -883,6 +895,7 @@ export function createTrainDseKind(
       ctx.provenance.epochs_run = res.history.length;
       ctx.provenance.stop_reason = res.stopReason;
       ctx.provenance.resumed_from_epoch = res.resumedFrom;
+      if (res.backbone) ctx.provenance.backbone = res.backbone;
       const m = data.yTest.length;
       await writeNpy(ctx.out("img.npy"), res.imgEmb, [m, p.dim]);
       await writeNpy(ctx.out("txt.npy"), res.txtEmb, [m, p.dim]);

@@ -348,11 +348,12 @@ export async function writeLabelMeFixture(
 /**
  * Keras-layout `.h5` bytes for a ResNet's weights: one group per layer with a `weight_names`
  * attribute and datasets `<layer>/<layer>/<weight>:0` (the layout `model.save_weights` writes),
- * plus the root `layer_names` attribute.
+ * plus the root `layer_names` attribute. `options.layers` writes only those layers (broken files).
  */
 export async function writeKerasH5(
   weights: ResNetWeights,
   config: ResNetConfig,
+  options: { layers?: string[] } = {},
 ): Promise<Uint8Array> {
   const M = (await h5wasm.ready) as unknown as {
     FS: { readFile(p: string): Uint8Array; unlink(p: string): void };
@@ -362,6 +363,7 @@ export async function writeKerasH5(
   const layers: string[] = [];
   for (const u of resnetUnits(config)) {
     for (const layer of [u.conv, u.bn]) {
+      if (options.layers && !options.layers.includes(layer)) continue;
       layers.push(layer);
       const w = weights.get(layer)!;
       f.create_group(layer);

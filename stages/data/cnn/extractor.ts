@@ -5,7 +5,7 @@
 
 /** A frozen feature extractor over caffe-preprocessed NHWC batches. */
 export interface FeatureExtractor {
-  /** Short name, e.g. `resnet-legacy`. */
+  /** Short name, e.g. `ResNet-50 (legacy names)`. */
   name: string;
   /** Square input side. */
   inputSize: number;

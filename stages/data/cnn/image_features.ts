@@ -19,42 +19,27 @@ import { buildAlexNet, readOnnxAlexNet } from "./alexnet.ts";
 import type { FeatureExtractor } from "./extractor.ts";
 import {
   buildResNet,
-  openH5,
+  describeResNet,
+  readKerasResNetArchitecture,
   readKerasResNetWeights,
-  RESNET50_LEGACY,
-  RESNET50_TF2,
   type ResNetConfig,
 } from "./resnet.ts";
 
-/** Which Keras naming the `.h5` uses: `tf2` if it has a `conv1_conv` layer, else `legacy`. */
-export async function detectKerasNaming(bytes: Uint8Array): Promise<"legacy" | "tf2"> {
-  const h5 = await openH5(bytes);
-  try {
-    const keys = h5.file.keys();
-    const inner = keys.includes("model_weights")
-      ? (h5.file.get("model_weights") as { keys(): string[] }).keys()
-      : keys;
-    return inner.includes("conv1_conv") ? "tf2" : "legacy";
-  } finally {
-    h5.close();
-  }
-}
-
 /**
- * A ResNet feature extractor from Keras `.h5` bytes. `config` defaults by naming: legacy names →
- * {@link RESNET50_LEGACY} (keras 2.0, the paper's), tf2 names → {@link RESNET50_TF2}.
+ * A ResNet feature extractor from Keras `.h5` bytes. `config` defaults to the architecture the
+ * file holds ({@link readKerasResNetArchitecture}): the paper's keras 2.0 ResNet-50 file gives
+ * `RESNET50_LEGACY`, a tf.keras one `RESNET50_TF2`.
  */
 export async function resnetExtractor(
   bytes: Uint8Array,
   options: { config?: ResNetConfig; inputSize?: number } = {},
 ): Promise<FeatureExtractor> {
-  const naming = await detectKerasNaming(bytes);
-  const config = options.config ?? (naming === "tf2" ? RESNET50_TF2 : RESNET50_LEGACY);
+  const config = options.config ?? await readKerasResNetArchitecture(bytes);
   const weights = await readKerasResNetWeights(bytes, config);
   const model = buildResNet(weights, { config, trainable: false });
   const size = options.inputSize ?? 224;
   return {
-    name: `resnet-${config.naming}`,
+    name: describeResNet(config),
     inputSize: size,
     outDim: model.outDim,
     async run(batch, n) {
@@ -159,7 +144,7 @@ export const imageFeaturesKind: StageKind = {
     architecture: {
       type: "any",
       default: null,
-      doc: "ResNet architecture override (tests use a small one); null = ResNet-50 by naming",
+      doc: "ResNet architecture override; null = the architecture the .h5 holds (its layers)",
     },
     size: { type: "integer", default: 224, doc: "input side (ResNet 224, AlexNet 227)" },
     batch: { type: "integer", default: 16, doc: "images per batch (also the resume granularity)" },

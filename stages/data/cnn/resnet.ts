@@ -204,7 +204,7 @@ function layerGroup(file: H5File, layer: string): H5Group | null {
   return null;
 }
 
-function layerArrays(file: H5File, layer: string): { data: Float32Array; shape: number[] }[] {
+function layerDatasets(file: H5File, layer: string): InstanceType<typeof h5wasm.Dataset>[] {
   const g = layerGroup(file, layer);
   if (g === null) {
     throw new Error(
@@ -231,10 +231,109 @@ function layerArrays(file: H5File, layer: string): { data: Float32Array; shape: 
   return names.map((n) => {
     const d = g.get(n);
     if (!(d instanceof h5wasm.Dataset)) throw new Error(`weights: ${layer}/${n} is not a dataset`);
+    return d;
+  });
+}
+
+function layerArrays(file: H5File, layer: string): { data: Float32Array; shape: number[] }[] {
+  return layerDatasets(file, layer).map((d) => {
     const v = d.value as unknown;
     const data = v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
     return { data, shape: d.shape ?? [data.length] };
   });
+}
+
+/** The layer names of a Keras weight file (root groups, or those under `model_weights`). */
+function kerasLayerNames(file: H5File): string[] {
+  const keys = file.keys();
+  if (!keys.includes("model_weights")) return keys;
+  return (file.get("model_weights") as H5Group).keys();
+}
+
+/**
+ * The architecture a Keras `.h5` holds, read from its layer names and kernel shapes: the naming
+ * scheme (and with it ε and pool padding: keras 2.0 or tf.keras), the stem width, and per stage
+ * the number of bottleneck blocks and the filters of the first block. ResNet-50, -101 and -152
+ * files of either naming give their own configs; stage 2 has stride 1, later stages 2 (as in
+ * every Keras ResNet). Throws, naming what is missing, when the file is not a bottleneck ResNet.
+ */
+export async function readKerasResNetArchitecture(bytes: Uint8Array): Promise<ResNetConfig> {
+  const h5 = await openH5(bytes);
+  try {
+    return inferArchitecture(h5.file);
+  } finally {
+    h5.close();
+  }
+}
+
+function inferArchitecture(file: H5File): ResNetConfig {
+  const names = kerasLayerNames(file);
+  const naming = names.includes("conv1_conv") ? "tf2" : "legacy";
+  const pattern = naming === "tf2"
+    ? /^conv(\d+)_block(\d+)_[0-3]_conv$/
+    : /^res(\d+)([a-z]\d*)_branch(?:2a|2b|2c|1)$/;
+  const blocks = new Map<number, Set<string>>();
+  for (const n of names) {
+    const m = pattern.exec(n);
+    if (!m) continue;
+    const s = Number(m[1]);
+    if (!blocks.has(s)) blocks.set(s, new Set());
+    blocks.get(s)!.add(m[2]);
+  }
+  const stem = naming === "tf2" ? "conv1_conv" : "conv1";
+  if (!names.includes(stem) || !blocks.has(2)) {
+    throw new Error(
+      `weights: not a Keras bottleneck ResNet (no '${stem}' layer or no stage-2 blocks among ` +
+        `${names.length} layers: ${names.slice(0, 5).join(", ")}${names.length > 5 ? ", …" : ""})`,
+    );
+  }
+  const kernelShape = (layer: string): number[] => {
+    const shape = layerDatasets(file, layer)[0]?.shape ?? [];
+    if (shape.length !== 4) {
+      throw new Error(`weights: layer ${layer}'s kernel has shape [${shape}], expected 4-d`);
+    }
+    return shape;
+  };
+  const stemShape = kernelShape(stem);
+  const stages: ResNetStage[] = [];
+  for (let s = 2; blocks.has(s); s++) {
+    const first = (i: number) =>
+      naming === "tf2"
+        ? `conv${s}_block1_${i + 1}_conv`
+        : `res${s}a_branch${["2a", "2b", "2c"][i]}`;
+    const filters = [0, 1, 2].map((i) => kernelShape(first(i))[3]) as [number, number, number];
+    stages.push({ blocks: blocks.get(s)!.size, filters, stride: s === 2 ? 1 : 2 });
+  }
+  const byNaming = naming === "tf2" ? RESNET50_TF2 : RESNET50_LEGACY;
+  return {
+    stemFilters: stemShape[3],
+    stages,
+    naming,
+    epsilon: byNaming.epsilon,
+    poolPad: byNaming.poolPad,
+    inChannels: stemShape[2],
+  };
+}
+
+const STANDARD_DEPTHS: Record<string, number> = { "3,4,6,3": 50, "3,4,23,3": 101, "3,8,36,3": 152 };
+
+/** A short name of a config: `ResNet-50 (legacy names)`, or `ResNet[1-1] (tf2 names)`. */
+export function describeResNet(config: ResNetConfig): string {
+  const blocks = config.stages.map((s) => s.blocks).join();
+  const depth = STANDARD_DEPTHS[blocks];
+  const wide = config.stemFilters === 64 && config.stages.at(-1)?.filters[2] === 2048;
+  const name = depth && wide ? `ResNet-${depth}` : `ResNet[${blocks.replaceAll(",", "-")}]`;
+  return `${name} (${config.naming} names)`;
+}
+
+/** Which Keras naming a `.h5` uses: `tf2` if it has a `conv1_conv` layer, else `legacy`. */
+export async function detectKerasNaming(bytes: Uint8Array): Promise<"legacy" | "tf2"> {
+  const h5 = await openH5(bytes);
+  try {
+    return kerasLayerNames(h5.file).includes("conv1_conv") ? "tf2" : "legacy";
+  } finally {
+    h5.close();
+  }
 }
 
 /**
@@ -247,6 +346,19 @@ export async function readKerasResNetWeights(
 ): Promise<ResNetWeights> {
   const h5 = await openH5(bytes);
   try {
+    // A deeper file of the same naming would otherwise load its first blocks silently.
+    const names = kerasLayerNames(h5.file);
+    if (names.includes(config.naming === "tf2" ? "conv1_conv" : "conv1")) {
+      const held = inferArchitecture(h5.file).stages.map((s) => s.blocks).join("-");
+      const want = config.stages.map((s) => s.blocks).join("-");
+      if (held !== want) {
+        throw new Error(
+          `weights: the .h5 holds a ResNet with blocks ${held} per stage, the architecture ` +
+            `expects ${want} (${describeResNet(config)}); choose the backbone that matches the ` +
+            `file (keras-resnet reads it from the file)`,
+        );
+      }
+    }
     const out: ResNetWeights = new Map();
     for (const u of resnetUnits(config)) {
       const conv = layerArrays(h5.file, u.conv);

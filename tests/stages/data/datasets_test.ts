@@ -150,7 +150,7 @@ Deno.test("raw path over loopback HTTP: download → extract → raw-dataset →
   const zip = await zipBytes(await dirEntries(src, "wikipedia_dataset/"));
   const cfg: ResNetConfig = {
     stemFilters: 4,
-    stages: [{ blocks: 1, filters: [2, 2, 6], stride: 2 }],
+    stages: [{ blocks: 1, filters: [2, 2, 6], stride: 1 }],
     naming: "tf2",
     epsilon: 1.001e-5,
     poolPad: true,
@@ -183,7 +183,8 @@ Deno.test("raw path over loopback HTTP: download → extract → raw-dataset →
   });
   const img = await runKind(imageFeaturesKind, {
     inputs: { dataset: ds.dir, root, weights: wdir },
-    params: { weights: "w.h5", architecture: cfg, size: 20, batch: 4 },
+    // No architecture param: it is read from the .h5, as in the paper target.
+    params: { weights: "w.h5", size: 20, batch: 4 },
     env: { backend: "cpu" },
   });
   const fs = await runKind(rawFeaturesKind, {
@@ -194,7 +195,7 @@ Deno.test("raw path over loopback HTTP: download → extract → raw-dataset →
   assert.deepStrictEqual([a.shape, t.shape], [[6, 6], [3, 3]]);
   assert.deepStrictEqual([...await readLabels(`${fs.dir}/y_test.npy`)], [0, 1, 2]);
   const meta = JSON.parse(await Deno.readTextFile(`${fs.dir}/dataset.json`));
-  assert.strictEqual(meta.source.image.model, "resnet-tf2");
+  assert.strictEqual(meta.source.image.model, "ResNet[1] (tf2 names)");
 });
 
 Deno.test("raw path: VOC trainval + test tars → extract → raw-dataset → tag-counts", async () => {

@@ -113,6 +113,33 @@ Deno.test("resnet backbone from a Keras .h5: named variables, decay on conv kern
   bb.dispose();
 });
 
+Deno.test("keras-resnet backbone: the architecture comes from the .h5; resnet-tiny refuses that file", async () => {
+  const cfg = {
+    ...RESNET_TINY,
+    stages: [...RESNET_TINY.stages, {
+      blocks: 2,
+      filters: [4, 4, 12] as [number, number, number],
+      stride: 2,
+    }],
+  };
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/w.h5`, await writeKerasH5(randomResNetWeights(cfg, 5), cfg));
+  const bb = await RESNET_BACKBONES["keras-resnet"]({
+    inputShape: [16, 16, 3],
+    rng: new Rng(0),
+    weights: `${dir}/w.h5`,
+  });
+  assertEquals(bb.outDim, 12);
+  assertEquals(bb.description, "ResNet[1-1-2] (legacy names)");
+  assertEquals(Object.keys(bb.state).length, 2 * resnetUnits(cfg).length);
+  bb.dispose();
+  await rejects(
+    () =>
+      RESNET_BACKBONES["resnet-tiny"]({ inputShape: [16, 16, 3], rng: new Rng(0), weights: dir }),
+    /holds a ResNet with blocks 1-1-2 per stage, the architecture expects 1-1 .*keras-resnet/,
+  );
+});
+
 Deno.test("resnet backbone training: gradients reach every variable, BN stats move, rng is used", async () => {
   const bb = await RESNET_BACKBONES["resnet-tiny-random"]({
     inputShape: [12, 12, 3],

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import type { StageContext } from "../../../../pipeline/types.ts";
 import {
-  detectKerasNaming,
   extractFeatures,
   imageFeaturesKind,
   resnetExtractor,
 } from "../../../../stages/data/cnn/image_features.ts";
-import { randomResNetWeights, type ResNetConfig } from "../../../../stages/data/cnn/resnet.ts";
+import {
+  detectKerasNaming,
+  randomResNetWeights,
+  type ResNetConfig,
+} from "../../../../stages/data/cnn/resnet.ts";
 import { rawDatasetKind } from "../../../../stages/data/datasets.ts";
 import { readNpy } from "../../../../stages/tensor_io/npy.ts";
 import { writeKerasH5, writeWikiFixture } from "../../../helpers/fixtures_raw.ts";

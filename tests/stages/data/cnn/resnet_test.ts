@@ -5,7 +5,10 @@ import {
   type BnWeights,
   buildResNet,
   type ConvWeights,
+  describeResNet,
+  detectKerasNaming,
   randomResNetWeights,
+  readKerasResNetArchitecture,
   readKerasResNetWeights,
   RESNET50_LEGACY,
   RESNET50_TF2,
@@ -191,6 +194,55 @@ Deno.test("resnet: wrong shapes and missing layers are reported by name", async 
   await assert.rejects(
     () => readKerasResNetWeights(bytes, { ...SMALL, naming: "tf2" }),
     /layer 'conv1_conv' is not in the \.h5 file/,
+  );
+});
+
+Deno.test("resnet: the architecture is read back from the .h5 for both namings and any depth", async () => {
+  const deep: ResNetConfig = {
+    stemFilters: 6,
+    stages: [
+      { blocks: 3, filters: [2, 2, 4], stride: 1 },
+      { blocks: 2, filters: [3, 3, 6], stride: 2 },
+      { blocks: 1, filters: [2, 4, 7], stride: 2 },
+    ],
+    naming: "tf2",
+    epsilon: 1.001e-5,
+    poolPad: true,
+    inChannels: 3,
+  };
+  for (
+    const cfg of [SMALL, deep, {
+      ...deep,
+      naming: "legacy" as const,
+      epsilon: 1e-3,
+      poolPad: false,
+    }]
+  ) {
+    const bytes = await writeKerasH5(randomResNetWeights(cfg, 2), cfg);
+    assert.deepStrictEqual(await readKerasResNetArchitecture(bytes), cfg);
+    assert.strictEqual(await detectKerasNaming(bytes), cfg.naming);
+  }
+  assert.strictEqual(describeResNet(RESNET50_LEGACY), "ResNet-50 (legacy names)");
+  assert.strictEqual(describeResNet(RESNET50_TF2), "ResNet-50 (tf2 names)");
+  assert.strictEqual(
+    describeResNet({
+      ...RESNET50_TF2,
+      stages: RESNET50_TF2.stages.map((s, i) => i === 2 ? { ...s, blocks: 23 } : s),
+    }),
+    "ResNet-101 (tf2 names)",
+  );
+  assert.strictEqual(describeResNet(deep), "ResNet[3-2-1] (tf2 names)");
+});
+
+Deno.test("resnet: a weight file that is not a bottleneck ResNet is refused with what it holds", async () => {
+  // Only the BN layers of the stem: no conv1, no stage-2 blocks.
+  const wts = randomResNetWeights(SMALL, 1);
+  const only = new Map([["bn_conv1", wts.get("bn_conv1")!]]);
+  const cfg = { ...SMALL, stages: [] };
+  const bytes = await writeKerasH5(only, cfg, { layers: ["bn_conv1"] });
+  await assert.rejects(
+    () => readKerasResNetArchitecture(bytes),
+    /not a Keras bottleneck ResNet \(no 'conv1' layer or no stage-2 blocks among 1 layers: bn_conv1/,
   );
 });
 
