@@ -24,7 +24,7 @@ export interface GlobalOptions {
   artifacts: string;
   /** `--set key=value` overrides. */
   set: string[];
-  /** ctx.options passed to stages: `mirror`, `backend`. */
+  /** ctx.options passed to stages: `mirror`, `backend`, `lock`, `update_lock`. */
   options: Record<string, string>;
   /** Rehash everything. */
   verify: boolean;
@@ -87,6 +87,7 @@ options:
   --set key=value      override a top-level param (repeatable)
   --mirror <dir>       data mirror passed to stages (default: $DSE_DATA_MIRROR)
   --backend <name>     compute backend passed to stages
+  --lock <file>        downloads lock file passed to stages (default downloads.lock.json)
   --jobs <n>           stages run concurrently, each in a worker thread (default 1: in-process)
   --in-process         with --jobs: run stages on the main thread (async interleaving only)
   --dry-run            show what would run; run and write nothing (reproduce, stage)
@@ -98,7 +99,7 @@ options:
   --dot                dag: Graphviz output
   --apply              gc: actually delete`;
 
-const GLOBAL_VALUE = new Set(["pipeline", "artifacts", "set", "mirror", "backend"]);
+const GLOBAL_VALUE = new Set(["pipeline", "artifacts", "set", "mirror", "backend", "lock"]);
 
 function splitGlobals(
   args: string[],
@@ -159,6 +160,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
     const mirror = g.mirror?.at(-1) ?? env("DSE_DATA_MIRROR");
     if (mirror) globals.options.mirror = mirror;
     if (g.backend) globals.options.backend = g.backend.at(-1)!;
+    if (g.lock) globals.options.lock = g.lock.at(-1)!;
     if (g["update-lock"]) globals.options.update_lock = "1";
     const open = () =>
       Project.open({

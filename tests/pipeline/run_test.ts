@@ -289,14 +289,15 @@ Deno.test("--jobs > 1 runs stages in worker threads: console goes to the log, pr
   assert.deepEqual(out, { ok: false, worker: false });
 });
 
-Deno.test("environment: --backend is in the key and the manifest, --mirror reaches ctx.options only", async () => {
+Deno.test("environment: --backend is in the key and the manifest, --mirror and --lock reach ctx.options only", async () => {
   await using ws = await workspace(`stages:\n  e:\n    uses: envy\n`);
-  let r = await ws.states("reproduce", "--mirror", "/data/one");
+  let r = await ws.states("reproduce", "--mirror", "/data/one", "--lock", "/tmp/l.json");
   assert.deepEqual(r.states, { e: "done" });
   const dir = r.summary.stages[0].objectDir;
   assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/env.json`)), {
     env: { backend: "cpu" },
     mirror: "/data/one",
+    lock: "/tmp/l.json",
   });
   r = await ws.states("reproduce", "--mirror", "/data/two");
   assert.deepEqual(r.states, { e: "cached" });
