@@ -248,11 +248,21 @@ export async function writeWikiFixture(
   return { train: nTrain, test: nTest, classes };
 }
 
-/** One object of a VOC fixture annotation. */
-type VocObj = [string, boolean?];
+/** One object of a VOC fixture annotation: class name and difficult flag. */
+export type VocObj = [string, boolean?];
+
+/** One image of a VOC fixture. */
+export interface VocImage {
+  /** Image id (file stem). */
+  id: string;
+  /** Devkit split. */
+  split: "trainval" | "test";
+  /** Annotated objects. */
+  objects: VocObj[];
+}
 
 /** Images of the VOC fixture: id → (objects, split). Multi-class ones must be dropped. */
-export const VOC_FIXTURE: { id: string; split: "trainval" | "test"; objects: VocObj[] }[] = [
+export const VOC_FIXTURE: VocImage[] = [
   { id: "000001", split: "trainval", objects: [["dog"]] },
   { id: "000002", split: "trainval", objects: [["car"], ["car"]] },
   { id: "000003", split: "trainval", objects: [["person"], ["horse"]] },
@@ -269,13 +279,21 @@ export function vocFixtureTags(id: string, objects: VocObj[]): string[] {
   return [...objects.map(([o]) => o), "photo", id === "000001" ? "dog" : "zzunknown"];
 }
 
-/** Write a VOC2007-layout fixture under `dir` (VOCdevkit/VOC2007/..., tags/, vocabulary.txt). */
-export async function writeVocFixture(dir: string): Promise<void> {
+/**
+ * Write a VOC2007-layout fixture under `dir` (VOCdevkit/VOC2007/..., tags/, vocabulary.txt):
+ * `options.images` (default {@link VOC_FIXTURE}) tagged by `options.tags` (default
+ * {@link vocFixtureTags}); the vocabulary is every tag of an object class plus `photo`.
+ */
+export async function writeVocFixture(
+  dir: string,
+  options: { images?: VocImage[]; tags?: (id: string, objects: VocObj[]) => string[] } = {},
+): Promise<void> {
   const base = `${dir}/VOCdevkit/VOC2007`;
   const sets: Record<string, string[]> = { trainval: [], test: [] };
   const vocab = new Set<string>(["photo"]);
+  const tagsOf = options.tags ?? vocFixtureTags;
   let n = 0;
-  for (const im of VOC_FIXTURE) {
+  for (const im of options.images ?? VOC_FIXTURE) {
     sets[im.split].push(im.id);
     const objs = im.objects.map(([name, difficult]) =>
       `  <object>\n    <name>${name}</name>\n    <pose>Unspecified</pose>\n` +
@@ -293,8 +311,10 @@ export async function writeVocFixture(dir: string): Promise<void> {
       `${base}/JPEGImages/${im.id}.jpg`,
       await jpegBytes({ width: 48, height: 36, seed: 100 + n++, rgb: PALETTE[n % 8] }),
     );
+    const tags = tagsOf(im.id, im.objects);
     for (const [o] of im.objects) vocab.add(o);
-    await put(`${dir}/tags/${im.id}.txt`, vocFixtureTags(im.id, im.objects).join("\n") + "\n");
+    if (options.tags) { for (const t of tags) vocab.add(t); }
+    await put(`${dir}/tags/${im.id}.txt`, tags.join("\n") + "\n");
   }
   for (const s of ["trainval", "test"]) {
     await put(`${base}/ImageSets/Main/${s}.txt`, sets[s].join("\n") + "\n");
@@ -304,11 +324,18 @@ export async function writeVocFixture(dir: string): Promise<void> {
 
 /**
  * Write a LabelMe 8-scene fixture under `dir`: `Images/<class>_<k>.jpg` (perClass each) and
- * `Annotations/<stem>.xml`; the annotation of `<class>_0` is left out for the first class.
+ * `Annotations/<stem>.xml`, or `Images/<folder>/…` and `Annotations/<folder>/…` (the LabelMe
+ * toolbox layout) with `options.folder`; the annotation of `<class>_0` is left out for the first
+ * class. `options.names` gives the object names of image k of class c (default: a few shared ones).
  */
 export async function writeLabelMeFixture(
   dir: string,
-  options: { perClass?: number; size?: number } = {},
+  options: {
+    perClass?: number;
+    size?: number;
+    folder?: string;
+    names?: (c: number, k: number) => string[];
+  } = {},
 ): Promise<void> {
   const classes = [
     "coast",
@@ -322,23 +349,28 @@ export async function writeLabelMeFixture(
   ];
   const perClass = options.perClass ?? 4;
   const size = options.size ?? 32;
+  const sub = options.folder ? `/${options.folder}` : "";
   let n = 0;
   for (let c = 0; c < classes.length; c++) {
     for (let k = 0; k < perClass; k++, n++) {
       const stem = `${classes[c]}_img${k}`;
       await put(
-        `${dir}/Images/${stem}.jpg`,
+        `${dir}/Images${sub}/${stem}.jpg`,
         await jpegBytes({ width: size, height: size, seed: 500 + n, rgb: PALETTE[c] }),
       );
       if (c === 0 && k === 0) continue;
-      const names = [classes[c] === "coast" ? "sea water" : "sky", "tree"];
-      if (k % 2 === 0) names.push(`rare${c}`);
+      const names = options.names?.(c, k) ??
+        [
+          classes[c] === "coast" ? "sea water" : "sky",
+          "tree",
+          ...(k % 2 === 0 ? [`rare${c}`] : []),
+        ];
       const objs = names.map((nm, j) =>
         `<object><name>${nm}</name><deleted>${j === 1 && k === 1 ? 1 : 0}</deleted>` +
         `<polygon><pt><x>1</x><y>1</y></pt></polygon></object>`
       );
       await put(
-        `${dir}/Annotations/${stem}.xml`,
+        `${dir}/Annotations${sub}/${stem}.xml`,
         `<annotation><filename>${stem}.jpg</filename>${objs.join("")}</annotation>`,
       );
     }
@@ -430,6 +462,40 @@ export function onnxBytes(
   });
   const graph = concat([pbField(2, enc.encode("fixture")), ...inits]);
   return concat([Uint8Array.from([1 * 8 + 0, 7]), pbField(7, graph)]); // ir_version = 7
+}
+
+/**
+ * A tiny AlexNet in the ONNX model zoo's naming (conv1..5 with channels [4, 4, 6, 6, 4], groups 2
+ * on conv2/4/5, fc6 of `fc6` outputs, default 8), seeded, for {@link onnxBytes}.
+ */
+export function tinyAlexNetTensors(
+  options: { fc6?: number; seed?: number } = {},
+): { name: string; dims: number[]; data: Float32Array }[] {
+  let s = options.seed ?? 12345;
+  const fc6 = options.fc6 ?? 8;
+  const r = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  };
+  const t = (name: string, dims: number[], scale: number) => ({
+    name,
+    dims,
+    data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * scale),
+  });
+  return [
+    t("conv1_w_0", [4, 3, 11, 11], 0.05),
+    t("conv1_b_0", [4], 0.5),
+    t("conv2_w_0", [4, 2, 5, 5], 0.3),
+    t("conv2_b_0", [4], 0.5),
+    t("conv3_w_0", [6, 4, 3, 3], 0.4),
+    t("conv3_b_0", [6], 0.2),
+    t("conv4_w_0", [6, 3, 3, 3], 0.4),
+    t("conv4_b_0", [6], 0.2),
+    t("conv5_w_0", [4, 3, 3, 3], 0.4),
+    t("conv5_b_0", [4], 0.2),
+    t("fc6_w_0", [fc6, 4 * 36], 0.2),
+    t("fc6_b_0", [fc6], 0.1),
+  ];
 }
 
 /** Archive entries for every file under `dir` (paths prefixed with `prefix`), sorted. */

@@ -7,37 +7,9 @@ import {
   readOnnxAlexNet,
   readOnnxInitializers,
 } from "../../../../stages/data/cnn/alexnet.ts";
-import { onnxBytes } from "../../../helpers/fixtures_raw.ts";
+import { onnxBytes, tinyAlexNetTensors } from "../../../helpers/fixtures_raw.ts";
 
 await tf.setBackend("cpu");
-
-/** Tiny AlexNet in Caffe2/ONNX naming: conv1..5 channels [4,4,6,6,4], fc6 8. */
-function tinyTensors() {
-  let s = 12345;
-  const r = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648 - 0.5;
-  };
-  const t = (name: string, dims: number[], scale: number) => ({
-    name,
-    dims,
-    data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * scale),
-  });
-  return [
-    t("conv1_w_0", [4, 3, 11, 11], 0.05),
-    t("conv1_b_0", [4], 0.5),
-    t("conv2_w_0", [4, 2, 5, 5], 0.3),
-    t("conv2_b_0", [4], 0.5),
-    t("conv3_w_0", [6, 4, 3, 3], 0.4),
-    t("conv3_b_0", [6], 0.2),
-    t("conv4_w_0", [6, 3, 3, 3], 0.4),
-    t("conv4_b_0", [6], 0.2),
-    t("conv5_w_0", [4, 3, 3, 3], 0.4),
-    t("conv5_b_0", [4], 0.2),
-    t("fc6_w_0", [8, 4 * 36], 0.2),
-    t("fc6_b_0", [8], 0.1),
-  ];
-}
 
 type T3 = { d: Float64Array; h: number; w: number; c: number };
 
@@ -109,7 +81,7 @@ function poolRef(x: T3): T3 {
 }
 
 Deno.test("alexnet: ONNX initialisers parse (raw_data and float_data)", () => {
-  const ts = tinyTensors();
+  const ts = tinyAlexNetTensors();
   const got = readOnnxInitializers(onnxBytes(ts));
   assert.deepStrictEqual(got.map((t) => [t.name, t.dims]), ts.map((t) => [t.name, t.dims]));
   for (let i = 0; i < ts.length; i++) assert.deepStrictEqual(got[i].data, ts[i].data);
@@ -123,7 +95,7 @@ Deno.test("alexnet: ONNX initialisers parse (raw_data and float_data)", () => {
 
 for (const size of [227, 224]) {
   Deno.test(`alexnet: conv1 and the fc6 output match a hand reference (${size} input)`, async () => {
-    const ts = tinyTensors();
+    const ts = tinyAlexNetTensors();
     const net = buildAlexNet(readOnnxAlexNet(onnxBytes(ts)), { inputSize: size });
     const x: T3 = {
       d: Float64Array.from({ length: size * size * 3 }, (_, i) => Math.sin(i * 0.013) * 60),

@@ -1,0 +1,119 @@
+/**
+ * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 154 stages, run offline
+ * through the engine on a generated mirror of the three raw datasets and of tiny ImageNet weights
+ * (tests/helpers/paper_mirror.ts). Nothing of the DAG is rewritten except the published sha256
+ * digests and sizes of the downloads (the fixtures are not the real files; the lock file pins
+ * them instead); everything else is shrunk by the params the target exposes, with --set.
+ *
+ * This proves that the paper DAG is wired end to end: download → extract → raw-dataset → LDA and
+ * tag counts → ResNet and AlexNet features → PCA → the seven baselines ± PCA → DSE-S/CS/DS on
+ * features and end-to-end → evaluation → the paper check → the report.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { parse } from "yaml";
+import { main } from "../../pipeline/cli.ts";
+import { Project } from "../../pipeline/project.ts";
+import { commands } from "../../stages/commands.ts";
+import { registry } from "../../stages/mod.ts";
+import { VOC_CLASSES } from "../../stages/data/datasets.ts";
+import { writePaperMirror } from "../helpers/paper_mirror.ts";
+
+const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;
+
+type Stage = { uses: string; with?: { files?: Record<string, unknown>[] } };
+
+/** pipeline.yaml with the downloads' published digests removed (the lock file pins fixtures). */
+async function pipelineForFixtures(path: string): Promise<string> {
+  const doc = parse(await Deno.readTextFile(PIPELINE), { merge: true }) as {
+    stages: Record<string, Stage>;
+  };
+  let n = 0;
+  for (const st of Object.values(doc.stages)) {
+    if (st.uses !== "download") continue;
+    for (const f of st.with?.files ?? []) {
+      f.sha256 = null;
+      delete f.size;
+      n++;
+    }
+  }
+  assert(n >= 10, `expected the paper's downloads in pipeline.yaml, found ${n} files`);
+  await Deno.writeTextFile(path, JSON.stringify(doc, null, 1)); // JSON is YAML
+  return path;
+}
+
+Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw data", async () => {
+  const work = await Deno.makeTempDir({ prefix: "paper-rehearsal-" });
+  const mirror = `${work}/mirror`;
+  const sizes = await writePaperMirror(mirror);
+  const pipeline = await pipelineForFixtures(`${work}/pipeline.yaml`);
+  const args = [
+    "--pipeline",
+    pipeline,
+    "--artifacts",
+    `${work}/artifacts`,
+    "--mirror",
+    mirror,
+    "--lock",
+    `${work}/downloads.lock.json`,
+    "--backend",
+    "wasm",
+    ...["paper_epochs=2", "paper_dim=16", "paper_backbone=keras-resnet", "pca_dims=12"]
+      .flatMap((s) => ["--set", s]),
+    ...["image_size=32", "labelme_test_per_class=2", "gmmfa_k1=3", "gmmfa_k2=100"]
+      .flatMap((s) => ["--set", s]),
+  ];
+  const out: string[] = [];
+  const opts = { registry, commands, stdout: (s: string) => out.push(s), tty: false };
+  const code = await main(["reproduce", "paper", ...args], { ...opts, stderr: opts.stdout });
+  assertEquals(code, 0, out.slice(-60).join("\n"));
+  assert(/ok: 154 done/.test(out.join("\n")), out.slice(-5).join("\n"));
+
+  // The lock file pinned every fixture download, each read from the mirror.
+  const lock = JSON.parse(await Deno.readTextFile(`${work}/downloads.lock.json`));
+  const pinned = Object.values(lock.files) as { source: string }[];
+  assertEquals(pinned.length, 7);
+  for (const f of pinned) assert(f.source.startsWith(mirror), JSON.stringify(f));
+
+  const project = await Project.open({
+    registry,
+    pipeline,
+    artifacts: `${work}/artifacts`,
+    set: args.filter((_, i) => args[i - 1] === "--set"),
+  });
+  const dir = async (name: string) => {
+    const d = await project.objectDir(name);
+    assert(d, `${name} has no fresh object`);
+    return d;
+  };
+  const json = async (name: string, file: string) =>
+    JSON.parse(await Deno.readTextFile(`${await dir(name)}/${file}`));
+  // The datasets: Wikipedia's lists, VOC's single-object selection, LabelMe's seeded split.
+  const n = async (name: string) => {
+    const m = await json(name, "dataset.json");
+    return [m.n_train, m.n_test];
+  };
+  assertEquals(await n("wikiraw-dataset"), [sizes.wiki.train, sizes.wiki.test]);
+  assertEquals(await n("pascal-dataset"), [sizes.pascal.train, sizes.pascal.test]);
+  assertEquals(await n("labelme-dataset"), [8 * (sizes.labelmePerClass - 2), 8 * 2]);
+  assertEquals((await json("pascal-dataset", "items.json")).classes, [...VOC_CLASSES]);
+  // The features: the ResNet read from the .h5 (32-d), AlexNet fc6, PCA to pca_dims.
+  assertEquals((await json("wikiraw-img-resnet50", "features.json")).dim, 32);
+  assertEquals((await json("pascal-img-alexnet", "features.json")).dim, sizes.fc6);
+  const e2e = await json("p-train-dse-e2e-ds-labelme", "manifest.json");
+  assertEquals(e2e.provenance.backbone, "ResNet[1-1] (legacy names)");
+
+  // Every evaluation row of the target: 3 datasets × (7 baselines × ±PCA + DSE-S/CS/DS on
+  // features and end-to-end, cosine and Euclidean), each a finite mAP.
+  out.length = 0;
+  assertEquals(await main(["metrics", "paper", "--json", ...args], opts), 0);
+  const rows = JSON.parse(out.join("\n")) as { dataset: string; i2t: number; t2i: number }[];
+  assertEquals(rows.length, 3 * (14 + 6 + 6));
+  for (const ds of ["wiki", "pascal", "labelme"]) {
+    assertEquals(rows.filter((r) => r.dataset === ds).length, 26, ds);
+  }
+  for (const r of rows) assert(r.i2t > 0 && r.i2t <= 1 && r.t2i > 0 && r.t2i <= 1, `${r}`);
+  // The paper check ran its claims, and the report was written.
+  assertEquals((await json("check-paper", "check.json")).claims.length, 15);
+  assert((await Deno.stat(`${await dir("report-paper")}/report.html`)).size > 1000);
+  await Deno.remove(work, { recursive: true });
+});
