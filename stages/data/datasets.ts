@@ -199,8 +199,10 @@ export function labelmeTags(xml: string): string[] {
 export interface LabelMeOptions {
   /** Directory of the images, relative to the root (searched recursively). */
   imagesDir?: string;
-  /** Directory of the LabelMe XML annotations, relative to the root. */
+  /** Directory of the LabelMe XML annotations, relative to `annotationsRoot`. */
   annotationsDir?: string;
+  /** Where `annotationsDir` lies (default: the root), e.g. a `labelme-annotations` output. */
+  annotationsRoot?: string;
   /** Test images per class. */
   testPerClass?: number;
   /** Seed of the split. */
@@ -265,13 +267,20 @@ export async function readLabelMe(root: string, options: LabelMeOptions = {}): P
     const testSet = new Set(list.slice(0, testPerClass));
     for (const f of [...list].sort()) {
       const stem = f.split("/").pop()!.replace(/\.jpe?g$/i, "");
-      const ann = `${root}/${annDir}/${stem}.xml`;
+      const ann = `${options.annotationsRoot ?? root}/${annDir}/${stem}.xml`;
       let tags: string[] = [];
       if (await exists(ann)) tags = labelmeTags(await Deno.readTextFile(ann));
       else missingAnnotations++;
       const item: RawItem = { id: stem, label: c, image: `${imagesDir}/${f}`, tags };
       (testSet.has(f) ? test : train).push(item);
     }
+  }
+  if (missingAnnotations === files.length) {
+    throw new Error(
+      `labelme: none of the ${files.length} images has an annotation in ` +
+        `${options.annotationsRoot ?? root}/${annDir}; run a labelme-annotations stage and give ` +
+        `it as the 'annotations' input, or set 'annotationsDir'`,
+    );
   }
   return {
     items: { dataset: "labelme", classes: [...LABELME_CLASSES], train, test },
@@ -313,7 +322,8 @@ export interface RawDatasetParams extends Record<string, unknown> {
 /**
  * `raw-dataset`: read one raw dataset from the input `root` (an extracted download) and write
  * `items.json`, `y_train.npy`, `y_test.npy`, `dataset.json`. Paths in items.json are relative
- * to `root/subdir`; downstream kinds take both this object (`dataset`) and `root`.
+ * to `root/subdir`; downstream kinds take both this object (`dataset`) and `root`. LabelMe may
+ * take its XML annotations from a second input, `annotations` (a `labelme-annotations` output).
  */
 export const rawDatasetKind: StageKind = {
   name: "raw-dataset",
@@ -347,7 +357,7 @@ export const rawDatasetKind: StageKind = {
     annotationsDir: {
       type: "string",
       default: "Annotations",
-      doc: "labelme: LabelMe XML directory",
+      doc: "labelme: LabelMe XML directory, in the 'annotations' input if given, else in root",
     },
   },
   outputs: ["items.json", "y_train.npy", "y_test.npy", "dataset.json"],
@@ -375,6 +385,7 @@ export const rawDatasetKind: StageKind = {
       const r = await readLabelMe(root, {
         imagesDir: p.imagesDir,
         annotationsDir: p.annotationsDir,
+        annotationsRoot: ctx.inputs.annotations,
         testPerClass: p.testPerClass,
         seed: p.seed,
       });

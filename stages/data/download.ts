@@ -69,7 +69,16 @@ export interface LockFile {
   files: Record<string, { sha256: string; size: number; source: string }>;
 }
 
-class FatalHttpError extends Error {}
+/** A non-retryable HTTP answer (4xx other than 408/429), with its status. */
+export class FatalHttpError extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** @param status the HTTP status; @param message what the server said */
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
 
 /** Refuse names that could escape the output directory. Returns the normalised relative path. */
 export function safeRelativePath(name: string): string {
@@ -161,7 +170,7 @@ export async function readLock(path: string): Promise<LockFile> {
 }
 
 /** Record entries into a lock file, under an exclusive `.lck` so parallel stages do not clash. */
-async function updateLock(
+export async function updateLock(
   path: string,
   entries: Record<string, { sha256: string; size: number; source: string }>,
 ): Promise<void> {
@@ -312,7 +321,7 @@ async function attemptFetch(
       await res.body?.cancel();
       const msg = `HTTP ${res.status} ${res.statusText}`.trim();
       if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Error(msg);
-      throw new FatalHttpError(msg);
+      throw new FatalHttpError(res.status, msg);
     }
     const etag = res.headers.get("etag");
     if (etag && !etag.startsWith("W/")) meta.etag = etag;
@@ -356,6 +365,34 @@ async function attemptFetch(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The run options every fetching stage shares (not part of the cache key): the mirror directory,
+ * the lock file (`lockParam`, else `--lock`, else `./downloads.lock.json`), `--update-lock`, and
+ * the transfer settings (`retries`, `retry_delay_ms`, `stall_timeout_s`).
+ */
+export function fetchRunOptions(
+  ctx: Pick<StageContext, "options" | "signal">,
+  lockParam = "",
+): {
+  mirror?: string;
+  lock: string;
+  updateLock: boolean;
+  fetch: Omit<FetchOptions, "size" | "progress">;
+} {
+  const o = ctx.options;
+  return {
+    mirror: o.mirror || undefined, // the CLI fills it from --mirror or DSE_DATA_MIRROR
+    lock: lockParam || o.lock || `${Deno.cwd()}/downloads.lock.json`,
+    updateLock: o.update_lock === "1" || o.update_lock === "true",
+    fetch: {
+      signal: ctx.signal,
+      retries: numberOption(o, "retries", 4),
+      retryDelayMs: numberOption(o, "retry_delay_ms", 1000),
+      stallTimeoutMs: numberOption(o, "stall_timeout_s", 60) * 1000,
+    },
+  };
 }
 
 function numberOption(options: Record<string, string>, key: string, dflt: number): number {
@@ -562,21 +599,10 @@ export const download: StageKind = {
   outputs: ["files"],
   async run(ctx: StageContext) {
     const params = ctx.params as DownloadParams;
-    const o = ctx.options;
-    const mirror = o.mirror || undefined; // the CLI fills it from --mirror or DSE_DATA_MIRROR
-    const lock = params.lock || o.lock || `${Deno.cwd()}/downloads.lock.json`;
     const records = await downloadFiles(params.files, {
+      ...fetchRunOptions(ctx, params.lock),
       outDir: ctx.out("files"),
       scratch: ctx.scratch,
-      mirror,
-      lock,
-      updateLock: o.update_lock === "1" || o.update_lock === "true",
-      fetch: {
-        signal: ctx.signal,
-        retries: numberOption(o, "retries", 4),
-        retryDelayMs: numberOption(o, "retry_delay_ms", 1000),
-        stallTimeoutMs: numberOption(o, "stall_timeout_s", 60) * 1000,
-      },
       progress: ctx.progress,
       log: ctx.log,
     });

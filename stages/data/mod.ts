@@ -10,6 +10,7 @@ import { rawDatasetKind, rawFeaturesKind } from "./datasets.ts";
 import { download } from "./download.ts";
 import { features } from "./features.ts";
 import { imageTensorsKind } from "./image_tensors.ts";
+import { labelmeAnnotationsKind } from "./labelme_annotations.ts";
 import { ldaTextKind } from "./lda.ts";
 import { tagCountsKind } from "./text.ts";
 
@@ -18,6 +19,7 @@ export const kinds: StageKind[] = [
   download,
   features,
   extractKind,
+  labelmeAnnotationsKind,
   rawDatasetKind,
   ldaTextKind,
   tagCountsKind,

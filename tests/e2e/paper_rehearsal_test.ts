@@ -1,5 +1,5 @@
 /**
- * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 154 stages, run offline
+ * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 155 stages, run offline
  * through the engine on a generated mirror of the three raw datasets and of tiny ImageNet weights
  * (tests/helpers/paper_mirror.ts). Nothing of the DAG is rewritten except the published sha256
  * digests and sizes of the downloads (the fixtures are not the real files; the lock file pins
@@ -16,7 +16,7 @@ import { Project } from "../../pipeline/project.ts";
 import { commands } from "../../stages/commands.ts";
 import { registry } from "../../stages/mod.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
-import { writePaperMirror } from "../helpers/paper_mirror.ts";
+import { LABELME_FOLDER, writePaperMirror } from "../helpers/paper_mirror.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;
 
@@ -66,13 +66,17 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   const opts = { registry, commands, stdout: (s: string) => out.push(s), tty: false };
   const code = await main(["reproduce", "paper", ...args], { ...opts, stderr: opts.stdout });
   assertEquals(code, 0, out.slice(-60).join("\n"));
-  assert(/ok: 154 done/.test(out.join("\n")), out.slice(-5).join("\n"));
+  assert(/ok: 155 done/.test(out.join("\n")), out.slice(-5).join("\n"));
 
-  // The lock file pinned every fixture download, each read from the mirror.
+  // The lock file pinned every fixture download, each read from the mirror, and the LabelMe
+  // annotation set as one entry.
   const lock = JSON.parse(await Deno.readTextFile(`${work}/downloads.lock.json`));
-  const pinned = Object.values(lock.files) as { source: string }[];
-  assertEquals(pinned.length, 7);
-  for (const f of pinned) assert(f.source.startsWith(mirror), JSON.stringify(f));
+  const annKey = `labelme/Annotations/${LABELME_FOLDER}`;
+  const pinned = Object.entries(lock.files) as [string, { source: string }][];
+  assertEquals(pinned.length, 8);
+  for (const [k, f] of pinned) {
+    assert(k === annKey || f.source.startsWith(mirror), JSON.stringify(f));
+  }
 
   const project = await Project.open({
     registry,
@@ -96,6 +100,8 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   assertEquals(await n("pascal-dataset"), [sizes.pascal.train, sizes.pascal.test]);
   assertEquals(await n("labelme-dataset"), [8 * (sizes.labelmePerClass - 2), 8 * 2]);
   assertEquals((await json("pascal-dataset", "items.json")).classes, [...VOC_CLASSES]);
+  const ann = await json("labelme-annotations", "annotations.json");
+  assertEquals([ann.found, ann.fromMirror, ann.missing], [8 * sizes.labelmePerClass, 40, []]);
   // The features: the ResNet read from the .h5 (32-d), AlexNet fc6, PCA to pca_dims.
   assertEquals((await json("wikiraw-img-resnet50", "features.json")).dim, 32);
   assertEquals((await json("pascal-img-alexnet", "features.json")).dim, sizes.fc6);

@@ -103,18 +103,34 @@ export async function writePaperMirror(dir: string): Promise<PaperMirror> {
     );
     await put(`${dir}/pascal/pascal_tags.zip`, await zipBytes(tagEntries));
 
-    // LabelMe: the toolbox layout; each image names the sky, its class's two objects and a
-    // shared one, so the tags seen more than 3 times span more than 10 words.
+    // LabelMe: the images zip holds <folder>/<class>_<name>.jpg; the annotations lie in the
+    // mirror as the toolbox lays them out, labelme/Annotations/<folder>/<stem>.xml. Each image
+    // names the sky, its class's two objects and a shared one, so the tags seen more than 3
+    // times span more than 10 words.
     const labelmePerClass = 5;
+    const names = (
+      c: number,
+      k: number,
+    ) => ["sky", `thing${c}`, `stuff${c}`, k % 2 ? "road" : "tree"];
     await writeLabelMeFixture(`${tmp}/labelme`, {
       perClass: labelmePerClass,
       folder: LABELME_FOLDER,
-      names: (c, k) => ["sky", `thing${c}`, `stuff${c}`, k % 2 ? "road" : "tree"],
+      names,
     });
+    // The fixture leaves coast_img0 unannotated; the real set is fully annotated.
+    await Deno.writeTextFile(
+      `${tmp}/labelme/Annotations/${LABELME_FOLDER}/coast_img0.xml`,
+      `<annotation><filename>coast_img0.jpg</filename>${
+        names(0, 0).map((n) => `<object><name>${n}</name><deleted>0</deleted></object>`).join("")
+      }</annotation>`,
+    );
     await put(
       `${dir}/labelme/${LABELME_FOLDER}.zip`,
-      await zipBytes(await dirEntries(`${tmp}/labelme`)),
+      await zipBytes(await dirEntries(`${tmp}/labelme/Images`)),
     );
+    for (const e of await dirEntries(`${tmp}/labelme/Annotations`)) {
+      if (e.data) await put(`${dir}/labelme/Annotations/${e.name}`, e.data as Uint8Array);
+    }
     return {
       wiki,
       pascal: { train: 2 * VOC_CLASSES.length, test: VOC_CLASSES.length },

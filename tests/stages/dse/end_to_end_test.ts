@@ -122,7 +122,7 @@ Deno.test("end-to-end train-dse: loads a Keras .h5 from the 'backbone' input; re
         params: { ...p, backbone: "vgg16" },
         env: { backend: "cpu" },
       }),
-    /only resnet50, resnet50-random, resnet-tiny, resnet-tiny-random are registered/,
+    /only resnet50, keras-resnet, resnet50-random, resnet-tiny, resnet-tiny-random are registered/,
   );
 });
 
