@@ -1,9 +1,10 @@
 /**
  * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 155 stages, run offline
- * through the engine on a generated mirror of the three raw datasets and of tiny ImageNet weights
- * (tests/helpers/paper_mirror.ts). Nothing of the DAG is rewritten except the published sha256
- * digests and sizes of the downloads (the fixtures are not the real files; the lock file pins
- * them instead); everything else is shrunk by the params the target exposes, with --set.
+ * through the engine on generated raw data (tests/helpers/paper_mirror.ts): the three datasets are
+ * served over loopback HTTP (one transfer is cut and resumed), the tiny ImageNet weights come from
+ * a --mirror. Nothing of the DAG is rewritten except where the files come from (the host of every
+ * URL) and the published sha256 digests and sizes (the fixtures are not the real files; the lock
+ * file pins them instead); everything else is shrunk by the params the target exposes, with --set.
  *
  * This proves that the paper DAG is wired end to end: download → extract → raw-dataset → LDA and
  * tag counts → ResNet and AlexNet features → PCA → the seven baselines ± PCA → DSE-S/CS/DS on
@@ -16,21 +17,29 @@ import { Project } from "../../pipeline/project.ts";
 import { commands } from "../../stages/commands.ts";
 import { registry } from "../../stages/mod.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
-import { LABELME_FOLDER, writePaperMirror } from "../helpers/paper_mirror.ts";
+import { startServer } from "../helpers/http_server.ts";
+import { writePaperMirror } from "../helpers/paper_mirror.ts";
 
 const PIPELINE = new URL("../../pipeline.yaml", import.meta.url).pathname;
 
-type Stage = { uses: string; with?: { files?: Record<string, unknown>[] } };
+type Stage = { uses: string; with?: { files?: Record<string, unknown>[]; url?: string } };
 
-/** pipeline.yaml with the downloads' published digests removed (the lock file pins fixtures). */
-async function pipelineForFixtures(path: string): Promise<string> {
+/**
+ * pipeline.yaml with every URL on `base` (at the file's mirror path) and the downloads' published
+ * digests removed (the lock file pins the fixtures).
+ */
+async function pipelineForFixtures(path: string, base: string): Promise<string> {
   const doc = parse(await Deno.readTextFile(PIPELINE), { merge: true }) as {
     stages: Record<string, Stage>;
   };
   let n = 0;
   for (const st of Object.values(doc.stages)) {
+    if (st.uses === "labelme-annotations") {
+      st.with = { ...st.with, url: `${base}/labelme/Annotations/{folder}/{stem}.xml` };
+    }
     if (st.uses !== "download") continue;
     for (const f of st.with?.files ?? []) {
+      f.urls = [`${base}/${f.mirror_path ?? f.name}`];
       f.sha256 = null;
       delete f.size;
       n++;
@@ -43,9 +52,16 @@ async function pipelineForFixtures(path: string): Promise<string> {
 
 Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw data", async () => {
   const work = await Deno.makeTempDir({ prefix: "paper-rehearsal-" });
+  const served = `${work}/served`;
+  const sizes = await writePaperMirror(served);
+  // The weights from a mirror; the datasets over HTTP, the VOC trainval tar cut once and resumed.
   const mirror = `${work}/mirror`;
-  const sizes = await writePaperMirror(mirror);
-  const pipeline = await pipelineForFixtures(`${work}/pipeline.yaml`);
+  await Deno.mkdir(mirror);
+  await Deno.rename(`${served}/weights`, `${mirror}/weights`);
+  await using server = startServer({ root: served });
+  const trainval = "/pascal/VOCtrainval_06-Nov-2007.tar";
+  server.plan(trainval, [{ cutAfter: 20_000 }]);
+  const pipeline = await pipelineForFixtures(`${work}/pipeline.yaml`, server.url);
   const args = [
     "--pipeline",
     pipeline,
@@ -68,15 +84,32 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   assertEquals(code, 0, out.slice(-60).join("\n"));
   assert(/ok: 155 done/.test(out.join("\n")), out.slice(-5).join("\n"));
 
-  // The lock file pinned every fixture download, each read from the mirror, and the LabelMe
-  // annotation set as one entry.
+  // The lock file pinned every fixture download (weights from the mirror, datasets over HTTP)
+  // and the LabelMe annotation set as one entry; the cut transfer resumed with a Range request.
   const lock = JSON.parse(await Deno.readTextFile(`${work}/downloads.lock.json`));
-  const annKey = `labelme/Annotations/${LABELME_FOLDER}`;
-  const pinned = Object.entries(lock.files) as [string, { source: string }][];
-  assertEquals(pinned.length, 8);
-  for (const [k, f] of pinned) {
-    assert(k === annKey || f.source.startsWith(mirror), JSON.stringify(f));
-  }
+  const sources = Object.fromEntries(
+    Object.entries(lock.files as Record<string, { source: string }>).map(([k, f]) => [
+      k,
+      f.source.replace(mirror, "MIRROR").replace(server.url, "HTTP"),
+    ]),
+  );
+  assertEquals(sources, {
+    "labelme/Annotations/spatial_envelope_256x256_static_8outdoorcategories":
+      "labelme-annotations: 40 files, 0 missing",
+    "labelme/spatial_envelope_256x256_static_8outdoorcategories.zip":
+      "HTTP/labelme/spatial_envelope_256x256_static_8outdoorcategories.zip",
+    "pascal/VOCtest_06-Nov-2007.tar": "HTTP/pascal/VOCtest_06-Nov-2007.tar",
+    "pascal/VOCtrainval_06-Nov-2007.tar": "HTTP/pascal/VOCtrainval_06-Nov-2007.tar",
+    "pascal/pascal_tags.zip": "HTTP/pascal/pascal_tags.zip",
+    "weights/bvlcalexnet-12.onnx": "MIRROR/weights/bvlcalexnet-12.onnx",
+    "weights/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5":
+      "MIRROR/weights/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "wikipedia-raw/wikipedia_dataset.zip": "HTTP/wikipedia-raw/wikipedia_dataset.zip",
+  });
+  assertEquals(
+    server.requests.filter((r) => r.path === trainval).map((r) => r.range),
+    [undefined, "bytes=20000-"],
+  );
 
   const project = await Project.open({
     registry,
@@ -101,7 +134,7 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   assertEquals(await n("labelme-dataset"), [8 * (sizes.labelmePerClass - 2), 8 * 2]);
   assertEquals((await json("pascal-dataset", "items.json")).classes, [...VOC_CLASSES]);
   const ann = await json("labelme-annotations", "annotations.json");
-  assertEquals([ann.found, ann.fromMirror, ann.missing], [8 * sizes.labelmePerClass, 40, []]);
+  assertEquals([ann.found, ann.fromMirror, ann.missing], [8 * sizes.labelmePerClass, 0, []]);
   // The features: the ResNet read from the .h5 (32-d), AlexNet fc6, PCA to pca_dims.
   assertEquals((await json("wikiraw-img-resnet50", "features.json")).dim, 32);
   assertEquals((await json("pascal-img-alexnet", "features.json")).dim, sizes.fc6);
