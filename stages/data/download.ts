@@ -110,7 +110,8 @@ export async function sha256File(path: string): Promise<{ sha256: string; bytes:
   return { sha256: h.digest("hex"), bytes };
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists (file or directory). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;

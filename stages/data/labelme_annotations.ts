@@ -23,6 +23,7 @@
 import { createHash } from "node:crypto";
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import {
+  exists,
   FatalHttpError,
   fetchRunOptions,
   fetchToFile,
@@ -84,15 +85,6 @@ export interface FetchAnnotationsOptions {
   progress?: (done: number, total: number) => void;
   /** Cancels between files. */
   signal?: AbortSignal;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
