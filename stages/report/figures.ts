@@ -36,7 +36,14 @@ export const METHOD_PALETTE = [
 ];
 
 /** Colours of the emphasised series (the DSE variants), in order. */
-export const EMPHASIS_PALETTE = ["#d62728", "#9400d3", "#000000", "#e377c2"];
+export const EMPHASIS_PALETTE = [
+  "#d62728",
+  "#9400d3",
+  "#000000",
+  "#e377c2",
+  "#008b8b",
+  "#b8860b",
+];
 
 const FONT = "DejaVu Sans, Verdana, Arial, sans-serif";
 
@@ -47,7 +54,7 @@ export function baseConfig(): Record<string, unknown> {
     background: "white",
     view: { stroke: "#888" },
     axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#e6e6e6" },
-    legend: { labelFontSize: 11, titleFontSize: 12, symbolSize: 120, labelLimit: 220 },
+    legend: { labelFontSize: 11, titleFontSize: 12, symbolSize: 120, labelLimit: 320 },
     title: { fontSize: 15, anchor: "start", offset: 10 },
     header: { labelFontSize: 12, titleFontSize: 13 },
   };

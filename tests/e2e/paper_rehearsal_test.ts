@@ -1,5 +1,5 @@
 /**
- * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 155 stages, run offline
+ * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 227 stages, run offline
  * through the engine on generated raw data (tests/helpers/paper_mirror.ts): the three datasets are
  * served over loopback HTTP (one transfer is cut and resumed), the tiny ImageNet weights come from
  * a --mirror. Nothing of the DAG is rewritten except where the files come from (the host of every
@@ -82,7 +82,8 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   const opts = { registry, commands, stdout: (s: string) => out.push(s), tty: false };
   const code = await main(["reproduce", "paper", ...args], { ...opts, stderr: opts.stdout });
   assertEquals(code, 0, out.slice(-60).join("\n"));
-  assert(/ok: 155 done/.test(out.join("\n")), out.slice(-5).join("\n"));
+  // 227 stages; the λ-sweep points at the paper's λ share the main runs' objects (same key).
+  assert(/ok: 221 done, 6 cached/.test(out.join("\n")), out.slice(-5).join("\n"));
 
   // The lock file pinned every fixture download (weights from the mirror, datasets over HTTP)
   // and the LabelMe annotation set as one entry; the cut transfer resumed with a Range request.
@@ -142,17 +143,26 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   assertEquals(e2e.provenance.backbone, "ResNet[1-1] (legacy names)");
 
   // Every evaluation row of the target: 3 datasets × (7 baselines × ±PCA + DSE-S/CS/DS on
-  // features and end-to-end, cosine and Euclidean), each a finite mAP.
+  // features and end-to-end, cosine and Euclidean + the λ sweep of CS and DS at 6 λ), each a
+  // finite mAP.
   out.length = 0;
   assertEquals(await main(["metrics", "paper", "--json", ...args], opts), 0);
   const rows = JSON.parse(out.join("\n")) as { dataset: string; i2t: number; t2i: number }[];
-  assertEquals(rows.length, 3 * (14 + 6 + 6));
+  assertEquals(rows.length, 3 * (14 + 6 + 6 + 12));
   for (const ds of ["wiki", "pascal", "labelme"]) {
-    assertEquals(rows.filter((r) => r.dataset === ds).length, 26, ds);
+    assertEquals(rows.filter((r) => r.dataset === ds).length, 38, ds);
   }
   for (const r of rows) assert(r.i2t > 0 && r.i2t <= 1 && r.t2i > 0 && r.t2i <= 1, `${r}`);
   // The paper check ran its claims, and the report was written.
   assertEquals((await json("check-paper", "check.json")).claims.length, 15);
   assert((await Deno.stat(`${await dir("report-paper")}/report.html`)).size > 1000);
+  // Tables 1–3 with both DSE modes, Figs 2–4 (one per dataset), Fig 5 (λ sweep), Fig 6.
+  const md = await Deno.readTextFile(`${await dir("report-paper")}/report.md`);
+  for (
+    const h of ["Table 1: Wikipedia", "Table 2: Pascal", "Table 3: LabelMe", "Fig. 2", "Fig. 3"]
+  ) {
+    assert(md.includes(h), h);
+  }
+  for (const h of ["Fig. 4", "Fig. 5", "Fig. 6", "DSE-DS (end-to-end)"]) assert(md.includes(h), h);
   await Deno.remove(work, { recursive: true });
 });

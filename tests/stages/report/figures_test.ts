@@ -107,3 +107,12 @@ Deno.test("DSE variants keep their colour whichever of them are present", () => 
   // deno-lint-ignore no-explicit-any
   assert.deepEqual((lam.layer as any[])[0].encoding.color.scale.range, ["#000000"]);
 });
+
+Deno.test("six DSE series (frozen and end-to-end) get six distinct colours", () => {
+  const pr = { recall: [0, 1], precision: [0.5, 0.1] };
+  const labels = ["S", "CS", "DS"].flatMap((v) => [`DSE-${v} (frozen)`, `DSE-${v} (end-to-end)`]);
+  const spec = curvesSpec("t", labels.map((label) => ({ label, emphasis: true, pr })), { size });
+  // deno-lint-ignore no-explicit-any
+  const range: string[] = (spec.hconcat as any[])[0].encoding.color.scale.range;
+  assert.equal(new Set(range).size, 6);
+});
