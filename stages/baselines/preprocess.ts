@@ -21,11 +21,13 @@ import type { Matrix } from "../tensor_io/npy.ts";
 import {
   columnMeans,
   columnStds,
+  crossprod,
   gram,
   matmul,
   scaleColumns,
   sliceCols,
   symEig,
+  transpose,
 } from "../linalg/mod.ts";
 
 /** Column normalisation mode. */
@@ -108,15 +110,49 @@ export interface PcaModel {
 /**
  * Fit PCA on train rows. Give `k` (components) or `energy` (keep the smallest k whose
  * cumulative eigenvalue ratio is ≥ energy); `k` wins if both are given (> 0).
+ *
+ * With more columns than rows (CNN features: 4096-d fc6, ~2000 training images) the axes come from
+ * the n×n Gram matrix instead of the d×d covariance (`method: "auto"`): the non-zero eigenvalues
+ * are the same, and each axis is `Xcᵀu / ‖Xcᵀu‖` for a Gram eigenvector u, which costs
+ * O(n²d + n³) instead of O(nd² + d³). `method` forces one path (tests compare them).
  */
-export function fitPca(x: Matrix, options: { k?: number; energy?: number }): PcaModel {
+export function fitPca(
+  x: Matrix,
+  options: { k?: number; energy?: number; method?: "auto" | "covariance" | "gram" },
+): PcaModel {
   const mean = columnMeans(x);
   const xc = scaleColumns(x, { shift: mean });
-  const c = gram(xc);
   const n1 = Math.max(x.rows - 1, 1);
-  for (let i = 0; i < c.data.length; i++) c.data[i] /= n1;
-  const e = symEig(c);
-  const values = e.values.map((v) => Math.max(v, 0));
+  const fitsGram = !(options.k && options.k > x.rows - 1);
+  const method = options.method ?? "auto";
+  const useGram = method === "gram" || (method === "auto" && x.cols > x.rows && fitsGram);
+  let values: Float64Array;
+  let vectors: Matrix;
+  if (useGram) {
+    const g = gram(transpose(xc)); // Xc Xcᵀ, n × n
+    for (let i = 0; i < g.data.length; i++) g.data[i] /= n1;
+    const e = symEig(g);
+    values = new Float64Array(x.cols);
+    for (let i = 0; i < Math.min(e.values.length, x.cols); i++) {
+      values[i] = Math.max(e.values[i], 0);
+    }
+    vectors = crossprod(xc, e.vectors); // d × n, column i ∝ the i-th axis
+    const d = vectors.rows, m = vectors.cols;
+    for (let j = 0; j < m; j++) {
+      let norm = 0;
+      for (let i = 0; i < d; i++) norm += vectors.data[i * m + j] ** 2;
+      norm = Math.sqrt(norm);
+      for (let i = 0; i < d; i++) {
+        vectors.data[i * m + j] = norm > 0 ? vectors.data[i * m + j] / norm : 0;
+      }
+    }
+  } else {
+    const c = gram(xc);
+    for (let i = 0; i < c.data.length; i++) c.data[i] /= n1;
+    const e = symEig(c);
+    values = e.values.map((v) => Math.max(v, 0));
+    vectors = e.vectors;
+  }
   const total = values.reduce((a, b) => a + b, 0);
   let k: number;
   if (options.k && options.k > 0) {
@@ -134,11 +170,13 @@ export function fitPca(x: Matrix, options: { k?: number; energy?: number }): Pca
   } else {
     throw new Error("pca: give k > 0 (components) or energy in (0, 1] (variance fraction)");
   }
+  // Beyond the Gram path's n axes the eigenvalues are 0: an energy of 1 never needs them.
+  k = Math.min(k, vectors.cols);
   let kept = 0;
   for (let i = 0; i < k; i++) kept += values[i];
   return {
     mean,
-    axes: sliceCols(e.vectors, [0, k]),
+    axes: sliceCols(vectors, [0, k]),
     values,
     k,
     energy: total > 0 ? kept / total : 1,

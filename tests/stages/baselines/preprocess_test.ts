@@ -71,3 +71,33 @@ Deno.test("pcaSplit standard maps test with the TRAIN mean; pcain does not re-ce
   assert.equal(q.train.data.reduce((a, b) => a + b, 0), 0);
   assert.deepEqual(pcaSplit({ train: pts, test: t }, { mode: "none" }).test, t);
 });
+
+Deno.test("fitPca on wide data (d > n): the Gram path gives the covariance path's eigenvalues and axes", () => {
+  let s = 7;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  // 12 samples in 40 dimensions, with a few strong directions.
+  const rows = Array.from(
+    { length: 12 },
+    (_, i) => Array.from({ length: 40 }, (_, j) => rand() + (j % 5 === 0 ? (i % 3) * 2 : 0)),
+  );
+  const x = fromRows(rows);
+  const cov = fitPca(x, { k: 8, method: "covariance" });
+  const viaGram = fitPca(x, { k: 8, method: "gram" });
+  const auto = fitPca(x, { k: 8 });
+  assert.equal(viaGram.values.length, 40);
+  for (let i = 0; i < 40; i++) {
+    assert.ok(Math.abs(cov.values[i] - viaGram.values[i]) < 1e-10, `λ${i}`);
+  }
+  assert.ok(viaGram.values.slice(11).every((v) => v === 0)); // rank ≤ n − 1 = 11
+  // Same axes up to sign; auto takes the Gram path here.
+  for (const m of [viaGram, auto]) {
+    for (let j = 0; j < 8; j++) {
+      let dot = 0;
+      for (let i = 0; i < 40; i++) dot += cov.axes.data[i * 8 + j] * m.axes.data[i * 8 + j];
+      assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-8, `axis ${j}: |cos| = ${Math.abs(dot)}`);
+    }
+  }
+  // Energy 1 stops at the rank, and k beyond n − 1 falls back to the covariance path.
+  assert.equal(fitPca(x, { energy: 1, method: "gram" }).k <= 12, true);
+  assert.equal(fitPca(x, { k: 20 }).axes.cols, 20);
+});
