@@ -127,7 +127,7 @@ export function fitPca(
   const method = options.method ?? "auto";
   const useGram = method === "gram" || (method === "auto" && x.cols > x.rows && fitsGram);
   let values: Float64Array;
-  let vectors: Matrix;
+  let eigenvectors: Matrix; // d × d (covariance) or n × n (Gram)
   if (useGram) {
     const g = gram(transpose(xc)); // Xc Xcᵀ, n × n
     for (let i = 0; i < g.data.length; i++) g.data[i] /= n1;
@@ -136,22 +136,13 @@ export function fitPca(
     for (let i = 0; i < Math.min(e.values.length, x.cols); i++) {
       values[i] = Math.max(e.values[i], 0);
     }
-    vectors = crossprod(xc, e.vectors); // d × n, column i ∝ the i-th axis
-    const d = vectors.rows, m = vectors.cols;
-    for (let j = 0; j < m; j++) {
-      let norm = 0;
-      for (let i = 0; i < d; i++) norm += vectors.data[i * m + j] ** 2;
-      norm = Math.sqrt(norm);
-      for (let i = 0; i < d; i++) {
-        vectors.data[i * m + j] = norm > 0 ? vectors.data[i * m + j] / norm : 0;
-      }
-    }
+    eigenvectors = e.vectors;
   } else {
     const c = gram(xc);
     for (let i = 0; i < c.data.length; i++) c.data[i] /= n1;
     const e = symEig(c);
     values = e.values.map((v) => Math.max(v, 0));
-    vectors = e.vectors;
+    eigenvectors = e.vectors;
   }
   const total = values.reduce((a, b) => a + b, 0);
   let k: number;
@@ -171,16 +162,29 @@ export function fitPca(
     throw new Error("pca: give k > 0 (components) or energy in (0, 1] (variance fraction)");
   }
   // Beyond the Gram path's n axes the eigenvalues are 0: an energy of 1 never needs them.
-  k = Math.min(k, vectors.cols);
+  k = Math.min(k, eigenvectors.cols);
   let kept = 0;
   for (let i = 0; i < k; i++) kept += values[i];
   return {
     mean,
-    axes: sliceCols(vectors, [0, k]),
+    axes: useGram ? gramAxes(xc, sliceCols(eigenvectors, [0, k])) : sliceCols(eigenvectors, [0, k]),
     values,
     k,
     energy: total > 0 ? kept / total : 1,
   };
+}
+
+/** Unit-norm covariance axes `Xcᵀu / ‖Xcᵀu‖` from Gram eigenvectors u (the columns of `u`). */
+function gramAxes(xc: Matrix, u: Matrix): Matrix {
+  const axes = crossprod(xc, u); // d × k
+  const d = axes.rows, k = axes.cols;
+  for (let j = 0; j < k; j++) {
+    let norm = 0;
+    for (let i = 0; i < d; i++) norm += axes.data[i * k + j] ** 2;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < d; i++) axes.data[i * k + j] = norm > 0 ? axes.data[i * k + j] / norm : 0;
+  }
+  return axes;
 }
 
 /** Apply PCA to a view (see the module doc for `standard` vs `pcain`). */
