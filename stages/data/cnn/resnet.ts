@@ -250,6 +250,11 @@ function kerasLayerNames(file: H5File): string[] {
   return (file.get("model_weights") as H5Group).keys();
 }
 
+/** The naming scheme of a layer list: `tf2` if it has a `conv1_conv` layer, else `legacy`. */
+function namingOf(names: string[]): "legacy" | "tf2" {
+  return names.includes("conv1_conv") ? "tf2" : "legacy";
+}
+
 /**
  * The architecture a Keras `.h5` holds, read from its layer names and kernel shapes: the naming
  * scheme (and with it ε and pool padding: keras 2.0 or tf.keras), the stem width, and per stage
@@ -268,7 +273,7 @@ export async function readKerasResNetArchitecture(bytes: Uint8Array): Promise<Re
 
 function inferArchitecture(file: H5File): ResNetConfig {
   const names = kerasLayerNames(file);
-  const naming = names.includes("conv1_conv") ? "tf2" : "legacy";
+  const naming = namingOf(names);
   const pattern = naming === "tf2"
     ? /^conv(\d+)_block(\d+)_[0-3]_conv$/
     : /^res(\d+)([a-z]\d*)_branch(?:2a|2b|2c|1)$/;
@@ -330,7 +335,7 @@ export function describeResNet(config: ResNetConfig): string {
 export async function detectKerasNaming(bytes: Uint8Array): Promise<"legacy" | "tf2"> {
   const h5 = await openH5(bytes);
   try {
-    return kerasLayerNames(h5.file).includes("conv1_conv") ? "tf2" : "legacy";
+    return namingOf(kerasLayerNames(h5.file));
   } finally {
     h5.close();
   }
@@ -347,8 +352,7 @@ export async function readKerasResNetWeights(
   const h5 = await openH5(bytes);
   try {
     // A deeper file of the same naming would otherwise load its first blocks silently.
-    const names = kerasLayerNames(h5.file);
-    if (names.includes(config.naming === "tf2" ? "conv1_conv" : "conv1")) {
+    if (namingOf(kerasLayerNames(h5.file)) === config.naming) {
       const held = inferArchitecture(h5.file).stages.map((s) => s.blocks).join("-");
       const want = config.stages.map((s) => s.blocks).join("-");
       if (held !== want) {
