@@ -189,7 +189,8 @@ const PALETTE: [number, number, number][] = [
   [20, 60, 120],
 ];
 
-async function put(path: string, data: Uint8Array | string): Promise<void> {
+/** Write `data` to `path`, creating its directory. */
+export async function put(path: string, data: Uint8Array | string): Promise<void> {
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   if (typeof data === "string") await Deno.writeTextFile(path, data);
   else await Deno.writeFile(path, data);

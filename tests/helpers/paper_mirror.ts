@@ -12,6 +12,7 @@ import { randomResNetWeights } from "../../stages/data/cnn/resnet.ts";
 import {
   dirEntries,
   onnxBytes,
+  put,
   tarBytes,
   tinyAlexNetTensors,
   type VocImage,
@@ -35,11 +36,6 @@ export interface PaperMirror {
   labelmePerClass: number;
   /** fc6 width of the tiny AlexNet. */
   fc6: number;
-}
-
-async function put(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeFile(path, data);
 }
 
 /**
@@ -118,7 +114,7 @@ export async function writePaperMirror(dir: string): Promise<PaperMirror> {
       names,
     });
     // The fixture leaves coast_img0 unannotated; the real set is fully annotated.
-    await Deno.writeTextFile(
+    await put(
       `${tmp}/labelme/Annotations/${LABELME_FOLDER}/coast_img0.xml`,
       `<annotation><filename>coast_img0.jpg</filename>${
         names(0, 0).map((n) => `<object><name>${n}</name><deleted>0</deleted></object>`).join("")
