@@ -6,9 +6,12 @@
  * - **wiki** (Rasiwasia et al. 2010): `images/<category>/<img>.jpg`, `texts/<txt>.xml`,
  *   `trainset_txt_img_cat.list` / `testset_txt_img_cat.list` (lines `txt<TAB>img<TAB>cat`, cat
  *   1-based), `categories.list`.
- * - **pascal** (VOC2007, selection of Sharma et al. 2012): `VOCdevkit/VOC2007/Annotations/<id>.xml`,
- *   `JPEGImages/<id>.jpg`, `ImageSets/Main/{trainval,test}.txt`; an image is kept if all its
- *   objects share one class. Tags (Hwang & Grauman 2010) from one file per image.
+ * - **pascal** (VOC2007, selection of Sharma et al. 2012): `VOCdevkit/VOC2007/JPEGImages/<id>.jpg`
+ *   and the tags of Hwang & Grauman (2010), in one of two forms:
+ *   - `hwang-mat`: their `train.mat`/`test.mat` struct arrays (see `pascal_tags.ts`); an image is
+ *     kept if its `objectcount` names one class, which the VOC annotation must confirm;
+ *   - `files`: one tag file per image; an image is kept if all objects of its VOC annotation
+ *     (`Annotations/<id>.xml`, listed in `ImageSets/Main/{trainval,test}.txt`) share one class.
  * - **labelme** (Oliva & Torralba's 8 outdoor scenes, 256×256): `*.jpg` named `<class>_<name>.jpg`
  *   (or under `<class>/`), LabelMe XML annotations `<annotations>/<stem>.xml` whose `<object><name>`
  *   give the tags; 100 test images per class drawn with a recorded seed.
@@ -17,6 +20,7 @@
 import type { StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeLabels } from "../tensor_io/npy.ts";
 import { mulberry32 } from "./lda.ts";
+import { readHwangTagFile, singleClassOf } from "./pascal_tags.ts";
 import { type RawItem, type RawItems, xmlElements, xmlText } from "./text.ts";
 
 /** The 20 VOC classes in the devkit's order. */
@@ -140,19 +144,52 @@ export function vocObjects(xml: string): { name: string; difficult: boolean }[] 
 
 /** Options of {@link readVoc}. */
 export interface VocOptions {
-  /** Count difficult objects when deciding "one class only" (default true). */
+  /** Form of the tags: Hwang's `train.mat`/`test.mat`, or one file per image (default `files`). */
+  tagFormat?: "hwang-mat" | "files";
+  /** hwang-mat: directory holding `train.mat` and `test.mat` (default: the root). */
+  tagsRoot?: string;
+  /** hwang-mat: struct-array variables to concatenate (default `["D1", "D2"]`). */
+  tagVariables?: string[];
+  /** hwang-mat: vocabulary size when no vocabulary file names the words (default 399). */
+  vocabularySize?: number;
+  /** files: count difficult objects when deciding "one class only" (default true). */
   includeDifficult?: boolean;
-  /** Tag file of an image, relative to the root; `{id}` is replaced (default `tags/{id}.txt`). */
+  /** files: tag file of an image, relative to the root; `{id}` is replaced (default `tags/{id}.txt`). */
   tagFile?: string;
-  /** Fixed vocabulary file (one word per line) relative to the root; "" = none. */
+  /**
+   * Fixed vocabulary file (one word per line) relative to the root (hwang-mat: to the tags root);
+   * "" = none. hwang-mat without one names the words `#1`…`#V`.
+   */
   vocabularyFile?: string;
 }
 
+/** What {@link readVoc} found besides the items. */
+export interface VocReport {
+  /** hwang-mat: records per tag file, before the single-class selection. */
+  records?: { train: number; test: number };
+  /** hwang-mat: kept images whose VOC annotation also has objects of other classes. */
+  annotationDisagreements?: string[];
+}
+
 /**
- * Read VOC2007 under `root` (the directory holding `VOCdevkit/`) and keep images whose objects
+ * Read VOC2007 under `root` (the directory holding `VOCdevkit/`) and keep the images whose objects
  * all belong to one class (Sharma et al. 2012 report 2808 trainval / 2841 test such images).
  */
-export async function readVoc(root: string, options: VocOptions = {}): Promise<RawItems> {
+export async function readVoc(
+  root: string,
+  options: VocOptions = {},
+): Promise<RawItems & { report: VocReport }> {
+  const items = options.tagFormat === "hwang-mat"
+    ? await readVocHwang(root, options)
+    : await readVocTagFiles(root, options);
+  await checkExist(root, [...items.train, ...items.test], "pascal");
+  return items;
+}
+
+async function readVocTagFiles(
+  root: string,
+  options: VocOptions,
+): Promise<RawItems & { report: VocReport }> {
   const base = `${root}/VOCdevkit/VOC2007`;
   const includeDifficult = options.includeDifficult ?? true;
   const tagFile = options.tagFile ?? "tags/{id}.txt";
@@ -178,13 +215,82 @@ export async function readVoc(root: string, options: VocOptions = {}): Promise<R
   };
   const train = await select("trainval");
   const test = await select("test");
-  await checkExist(root, [...train, ...test], "pascal");
-  const items: RawItems = { dataset: "pascal", classes: [...VOC_CLASSES], train, test };
+  const items: RawItems & { report: VocReport } = {
+    dataset: "pascal",
+    classes: [...VOC_CLASSES],
+    train,
+    test,
+    report: {},
+  };
   if (options.vocabularyFile) {
-    items.vocabulary = (await requireFile(`${root}/${options.vocabularyFile}`, "pascal vocabulary"))
-      .split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== "");
+    items.vocabulary = await readWordList(`${root}/${options.vocabularyFile}`);
   }
   return items;
+}
+
+async function readWordList(path: string): Promise<string[]> {
+  return (await requireFile(path, "pascal vocabulary")).split(/\r?\n/).map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+async function readVocHwang(
+  root: string,
+  options: VocOptions,
+): Promise<RawItems & { report: VocReport }> {
+  const tagsRoot = options.tagsRoot ?? root;
+  const vocabulary = options.vocabularyFile
+    ? await readWordList(`${tagsRoot}/${options.vocabularyFile}`)
+    : Array.from({ length: options.vocabularySize ?? 399 }, (_, i) => `#${i + 1}`);
+  const disagreements: string[] = [];
+  const records = { train: 0, test: 0 };
+  const select = async (split: "train" | "test") => {
+    const path = `${tagsRoot}/${split}.mat`;
+    if (!(await exists(path))) {
+      throw new Error(
+        `pascal tags: ${path} is missing; hwang-mat needs Hwang & Grauman's train.mat and ` +
+          `test.mat (the 'tags' input, or the root)`,
+      );
+    }
+    const recs = await readHwangTagFile(path, {
+      variables: options.tagVariables,
+      vocabularySize: vocabulary.length,
+    });
+    records[split] = recs.length;
+    const out: RawItem[] = [];
+    for (const r of recs) {
+      const label = singleClassOf(r.objectcount);
+      if (label < 0) continue;
+      // the VOC annotation must show the class Hwang counted: this catches a class order that
+      // differs from the devkit's
+      const xml = await requireFile(`${root}/VOCdevkit/VOC2007/Annotations/${r.id}.xml`, "pascal");
+      const names = new Set(vocObjects(xml).map((o) => o.name));
+      if (!names.has(VOC_CLASSES[label])) {
+        throw new Error(
+          `pascal: ${path} counts objects of '${VOC_CLASSES[label]}' in ${r.id}, but its VOC ` +
+            `annotation has ${[...names].join(", ") || "no objects"}; the tag file does not ` +
+            `match this VOC release or its class order differs`,
+        );
+      }
+      if (names.size > 1) disagreements.push(r.id);
+      out.push({
+        id: r.id,
+        label,
+        image: `VOCdevkit/VOC2007/JPEGImages/${r.id}.jpg`,
+        tagIds: r.tagIds,
+      });
+    }
+    return out;
+  };
+  const train = await select("train");
+  const test = await select("test");
+  return {
+    dataset: "pascal",
+    classes: [...VOC_CLASSES],
+    train,
+    test,
+    vocabulary,
+    report: { records, annotationDisagreements: disagreements },
+  };
 }
 
 /** Object names of a LabelMe annotation (deleted objects skipped). */
@@ -312,6 +418,9 @@ export interface RawDatasetParams extends Record<string, unknown> {
   subdir: string;
   seed: number;
   testPerClass: number;
+  tagFormat: "hwang-mat" | "files";
+  tagVariables: string[];
+  vocabularySize: number;
   includeDifficult: boolean;
   tagFile: string;
   vocabularyFile: string;
@@ -323,7 +432,8 @@ export interface RawDatasetParams extends Record<string, unknown> {
  * `raw-dataset`: read one raw dataset from the input `root` (an extracted download) and write
  * `items.json`, `y_train.npy`, `y_test.npy`, `dataset.json`. Paths in items.json are relative
  * to `root/subdir`; downstream kinds take both this object (`dataset`) and `root`. LabelMe may
- * take its XML annotations from a second input, `annotations` (a `labelme-annotations` output).
+ * take its XML annotations from a second input, `annotations` (a `labelme-annotations` output),
+ * and Pascal its `train.mat`/`test.mat` tag files from `tags` (a `download` output).
  */
 export const rawDatasetKind: StageKind = {
   name: "raw-dataset",
@@ -338,20 +448,39 @@ export const rawDatasetKind: StageKind = {
     },
     seed: { type: "integer", default: 0, doc: "labelme: seed of the 100-per-class test draw" },
     testPerClass: { type: "integer", default: 100, doc: "labelme: test images per class" },
+    tagFormat: {
+      type: "string",
+      default: "hwang-mat",
+      enum: ["hwang-mat", "files"],
+      doc:
+        "pascal: Hwang's train.mat/test.mat (input 'tags', else the root), or one file per image",
+    },
+    tagVariables: {
+      type: "array",
+      default: ["D1", "D2"],
+      doc: "pascal hwang-mat: struct arrays of each .mat, concatenated in this order",
+    },
+    vocabularySize: {
+      type: "integer",
+      default: 399,
+      doc:
+        "pascal hwang-mat: tag indices run 1..vocabularySize (unless vocabularyFile names words)",
+    },
     includeDifficult: {
       type: "boolean",
       default: true,
-      doc: "pascal: count difficult objects when selecting single-class images",
+      doc: "pascal files: count difficult objects when selecting single-class images",
     },
     tagFile: {
       type: "string",
       default: "tags/{id}.txt",
-      doc: "pascal: per-image tag file relative to the root, {id} = VOC id",
+      doc: "pascal files: per-image tag file relative to the root, {id} = VOC id",
     },
     vocabularyFile: {
       type: "string",
       default: "",
-      doc: "pascal: fixed vocabulary (one word per line) relative to the root; '' = none",
+      doc: "pascal: fixed vocabulary (one word per line) relative to the root (hwang-mat: to " +
+        "the tags); '' = none",
     },
     imagesDir: { type: "string", default: "Images", doc: "labelme: image directory" },
     annotationsDir: {
@@ -374,13 +503,31 @@ export const rawDatasetKind: StageKind = {
     const source: Record<string, unknown> = { layout: p.dataset };
     if (p.dataset === "wiki") items = await readWikipedia(root);
     else if (p.dataset === "pascal") {
-      items = await readVoc(root, {
+      const { report, ...voc } = await readVoc(root, {
+        tagFormat: p.tagFormat,
+        tagsRoot: ctx.inputs.tags,
+        tagVariables: p.tagVariables,
+        vocabularySize: p.vocabularySize,
         includeDifficult: p.includeDifficult,
         tagFile: p.tagFile,
         vocabularyFile: p.vocabularyFile,
       });
-      source.selection = "single-class images (Sharma et al. 2012)";
-      source.includeDifficult = p.includeDifficult;
+      items = voc;
+      source.tagFormat = p.tagFormat;
+      if (p.tagFormat === "hwang-mat") {
+        source.selection = "objectcount names one class (Hwang's .mat; Sharma et al. 2012)";
+        source.records = report.records;
+        source.annotationDisagreements = report.annotationDisagreements?.length ?? 0;
+        if (report.annotationDisagreements?.length) {
+          ctx.log(
+            `pascal: ${report.annotationDisagreements.length} kept images have VOC objects of ` +
+              `other classes too (e.g. ${report.annotationDisagreements.slice(0, 3).join(", ")})`,
+          );
+        }
+      } else {
+        source.selection = "all VOC objects of one class (Sharma et al. 2012)";
+        source.includeDifficult = p.includeDifficult;
+      }
     } else {
       const r = await readLabelMe(root, {
         imagesDir: p.imagesDir,

@@ -37,6 +37,8 @@ export interface DownloadFile {
   size?: number;
   /** Path under the mirror directory (default: `name`), e.g. `wikipedia/raw_features.mat`. */
   mirror_path?: string;
+  /** How to get the file by hand when no URL serves it; shown when the download fails. */
+  howto?: string;
 }
 
 /** Params of the `download` kind. */
@@ -438,12 +440,16 @@ function validateFiles(files: unknown): DownloadFile[] {
     if (o.mirror_path !== undefined && typeof o.mirror_path !== "string") {
       throw new Error(`${at} (${name}).mirror_path must be a string`);
     }
+    if (o.howto !== undefined && typeof o.howto !== "string") {
+      throw new Error(`${at} (${name}).howto must be a string`);
+    }
     return {
       name,
       urls: urls as string[],
       sha256: sha === null ? null : (sha as string).toLowerCase(),
       size: o.size as number | undefined,
       mirror_path: o.mirror_path === undefined ? undefined : safeRelativePath(o.mirror_path),
+      ...(o.howto === undefined ? {} : { howto: o.howto as string }),
     };
   });
 }
@@ -567,7 +573,10 @@ export async function downloadFiles(
       const tried = failures.length > 0
         ? failures.map((x) => `\n  - ${x}`).join("")
         : "\n  - no URLs given";
-      throw new Error(`download of ${f.name} failed; ${where}; URLs tried:${tried}`);
+      const howto = f.howto
+        ? `\nTo get it by hand: ${f.howto} (then put it at ${key} under --mirror)`
+        : "";
+      throw new Error(`download of ${f.name} failed; ${where}; URLs tried:${tried}${howto}`);
     }
     records[f.name] = record;
     if (f.sha256 === null && (check === "recorded" || options.updateLock)) {
@@ -589,7 +598,7 @@ export const download: StageKind = {
   params: {
     files: {
       type: "array",
-      doc: "[{name, urls: [..], sha256 (hex or null → lock file), size?, mirror_path?}]",
+      doc: "[{name, urls: [..], sha256 (hex or null → lock file), size?, mirror_path?, howto?}]",
     },
     lock: {
       type: "string",

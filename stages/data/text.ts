@@ -113,6 +113,27 @@ export function countVectors(docs: string[][], vocab: Map<string, number>): Floa
   return out;
 }
 
+/**
+ * Count vectors from tag indices (rows = items, cols = `V`), float64: `hist(taglist, 1:V)`.
+ * An index outside 0..V-1 is an error naming the item.
+ */
+export function countIds(
+  items: readonly { id: string; tagIds?: number[] }[],
+  V: number,
+): Float64Array {
+  const out = new Float64Array(items.length * V);
+  items.forEach((it, i) => {
+    if (it.tagIds === undefined) throw new Error(`tag-counts: item ${it.id} has no tagIds`);
+    for (const t of it.tagIds) {
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new Error(`tag-counts: item ${it.id} has tag index ${t}, outside 0..${V - 1}`);
+      }
+      out[i * V + t]++;
+    }
+  });
+  return out;
+}
+
 /** Normalise a tag phrase to its tokens: lower case, letters only, no stop-word removal. */
 export function tagTokens(tag: string): string[] {
   return tokenize(tag, { stopwords: false, minLength: 1 });
@@ -128,8 +149,10 @@ export interface RawItem {
   image: string;
   /** Text document path relative to the root (Wikipedia). */
   text?: string;
-  /** Tags (Pascal, LabelMe). */
+  /** Tags (Pascal `files`, LabelMe). */
   tags?: string[];
+  /** Tags as 0-based indices into {@link RawItems.vocabulary}, in list order (Pascal `hwang-mat`). */
+  tagIds?: number[];
 }
 
 /** The `items.json` of a `raw-dataset` object. */
@@ -142,7 +165,10 @@ export interface RawItems {
   train: RawItem[];
   /** Test items, in output row order. */
   test: RawItem[];
-  /** Fixed tag vocabulary, if the dataset has one (Pascal's 399 words). */
+  /**
+   * Fixed tag vocabulary, if the dataset has one (Pascal's 399 words). With `tagIds` its order is
+   * the column order of the count vectors.
+   */
   vocabulary?: string[];
 }
 
@@ -194,43 +220,53 @@ export const tagCountsKind: StageKind = {
     const dir = ctx.inputs.dataset;
     if (dir === undefined) throw new Error("tag-counts needs an input named 'dataset'");
     const items = JSON.parse(await Deno.readTextFile(`${dir}/items.json`)) as RawItems;
-    const docs = (split: "train" | "test") =>
-      items[split].map((it) => {
-        if (it.tags === undefined) {
-          throw new Error(`tag-counts: item ${it.id} has no tags; use lda-text for texts`);
-        }
-        return it.tags.flatMap(tagTokens);
-      });
-    const train = docs("train");
-    const test = docs("test");
-    let vocab: Map<string, number>;
-    if (p.useDatasetVocabulary && items.vocabulary) {
-      const words = [...new Set(items.vocabulary.flatMap(tagTokens))].sort();
-      vocab = new Map(words.map((w, i) => [w, i]));
+    const byIds = [...items.train, ...items.test].some((it) => it.tagIds !== undefined);
+    let trainCounts: Float64Array, testCounts: Float64Array, vocab: Map<string, number>;
+    if (byIds) {
+      // indices into the dataset's own vocabulary: counted as they are, no tokenising
+      if (!items.vocabulary?.length) {
+        throw new Error("tag-counts: items carry tagIds but items.json has no vocabulary");
+      }
+      vocab = new Map(items.vocabulary.map((w, i) => [w, i]));
+      if (vocab.size !== items.vocabulary.length) {
+        throw new Error("tag-counts: the dataset's vocabulary lists a word twice");
+      }
+      trainCounts = countIds(items.train, vocab.size);
+      testCounts = countIds(items.test, vocab.size);
     } else {
-      vocab = buildVocabulary(p.vocabFrom === "train" ? train : [...train, ...test], {
-        minCount: p.minCount,
-      });
-    }
-    if (vocab.size === 0) {
-      throw new Error(`tag-counts: empty vocabulary (minCount ${p.minCount}); lower minCount`);
+      const docs = (split: "train" | "test") =>
+        items[split].map((it) => {
+          if (it.tags === undefined) {
+            throw new Error(`tag-counts: item ${it.id} has no tags; use lda-text for texts`);
+          }
+          return it.tags.flatMap(tagTokens);
+        });
+      const train = docs("train");
+      const test = docs("test");
+      if (p.useDatasetVocabulary && items.vocabulary) {
+        const words = [...new Set(items.vocabulary.flatMap(tagTokens))].sort();
+        vocab = new Map(words.map((w, i) => [w, i]));
+      } else {
+        vocab = buildVocabulary(p.vocabFrom === "train" ? train : [...train, ...test], {
+          minCount: p.minCount,
+        });
+      }
+      if (vocab.size === 0) {
+        throw new Error(`tag-counts: empty vocabulary (minCount ${p.minCount}); lower minCount`);
+      }
+      trainCounts = countVectors(train, vocab);
+      testCounts = countVectors(test, vocab);
     }
     const V = vocab.size;
-    await writeMatrix(ctx.out("txt_train.npy"), {
-      data: countVectors(train, vocab),
-      rows: train.length,
-      cols: V,
-    });
-    await writeMatrix(ctx.out("txt_test.npy"), {
-      data: countVectors(test, vocab),
-      rows: test.length,
-      cols: V,
-    });
+    const nTrain = items.train.length, nTest = items.test.length;
+    await writeMatrix(ctx.out("txt_train.npy"), { data: trainCounts, rows: nTrain, cols: V });
+    await writeMatrix(ctx.out("txt_test.npy"), { data: testCounts, rows: nTest, cols: V });
     await Deno.writeTextFile(ctx.out("vocab.json"), JSON.stringify([...vocab.keys()]));
-    ctx.log(`tag-counts: V=${V}, ${train.length} train, ${test.length} test`);
+    ctx.log(`tag-counts: V=${V}, ${nTrain} train, ${nTest} test`);
     ctx.provenance.vocabulary = {
       size: V,
-      fixed: Boolean(p.useDatasetVocabulary && items.vocabulary),
+      fixed: byIds || Boolean(p.useDatasetVocabulary && items.vocabulary),
+      ...(byIds ? { from: "tag indices" } : {}),
     };
   },
 };

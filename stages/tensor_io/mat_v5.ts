@@ -1,16 +1,19 @@
 /**
- * MATLAB Level 5 MAT-file reader (the format of `save -v6` and `save -v7`): numeric, logical and
- * char arrays, plain or `miCOMPRESSED` (zlib).
+ * MATLAB Level 5 MAT-file reader (the format of `save -v6` and `save -v7`): numeric, logical,
+ * char, cell and struct arrays (nested to any depth), plain or `miCOMPRESSED` (zlib).
  *
  * Why our own reader: the one npm candidate (`mat-for-js` 1.1.0, a single release) returns nested
  * JS arrays, flattens 1×n and n×1 to the same 1-D array (losing the orientation) and has no typed
  * arrays; matrices of thousands of rows are our common case. This reader keeps the class, the full
  * shape, and returns typed arrays in row-major (C) order.
  *
- * Not supported (each gives an error naming the variable and what to do): sparse, cell, struct,
- * object, function-handle and opaque arrays, complex values, big-endian files, MAT v4, and v7.3
- * (HDF5: see `mat_v73.ts`). A file that holds unsupported variables still opens; only asking for one
- * of them throws.
+ * Cell and struct arrays keep MATLAB's linear (column-major) element order, so `D(n)` in MATLAB is
+ * `records[n - 1]` here; their numeric members are read like top-level variables.
+ *
+ * Not supported (each gives an error naming the variable and what to do): sparse, object,
+ * function-handle and opaque arrays, complex values, big-endian files, MAT v4, and v7.3 (HDF5: see
+ * `mat_v73.ts`). A file that holds unsupported variables still opens; only asking for one of them
+ * throws. The same holds inside cells and structs.
  * @module
  */
 import { inflateSync } from "node:zlib";
@@ -67,13 +70,21 @@ export interface MatVariable {
   data?: MatData;
   /** Char arrays: one string per row (a 1×n char array gives one string). */
   text?: string[];
+  /** Cell arrays: the elements in MATLAB's linear (column-major) order, each named `''`. */
+  cells?: MatVariable[];
+  /** Struct arrays: the field names, in file order. */
+  fields?: string[];
+  /** Struct arrays: one record per element in MATLAB's linear order, field name → value. */
+  records?: Map<string, MatVariable>[];
   /** Why the variable cannot be read, if it cannot; asking for its values throws this. */
   unsupported?: string;
 }
 
 const HINT = "convert it in MATLAB (e.g. `full(x)` for sparse, `real(x)`/`imag(x)` for complex, " +
-  "`cell2mat`/`struct2array` or separate variables for cell and struct) and re-save with " +
-  "`save(file, ..., '-v7')`";
+  "`struct(obj)` for objects) and re-save with `save(file, ..., '-v7')`";
+
+/** Deepest nesting of cells and structs accepted (a guard against crafted files). */
+const MAX_DEPTH = 32;
 
 const MI_INT8 = 1,
   MI_UINT8 = 2,
@@ -302,7 +313,21 @@ export function charRows(
   return out;
 }
 
-function parseMatrix(body: Uint8Array, where: string): MatVariable {
+/**
+ * One miMATRIX payload. `label` names it in errors: `variable 'x'` at the top level, then
+ * `variable 'D'(3).taglist` or `variable 'c'{2}` for what is nested inside cells and structs.
+ */
+function parseMatrix(
+  body: Uint8Array,
+  where: string,
+  label: string | null,
+  depth: number,
+): MatVariable {
+  if (depth > MAX_DEPTH) throw new Error(`${where}: cells/structs nested deeper than ${MAX_DEPTH}`);
+  if (body.length === 0) {
+    // MATLAB writes an empty element of a cell or struct as an miMATRIX with no payload
+    return { name: "", class: "double", shape: [0, 0], data: new Float64Array(0) };
+  }
   const flagsEl = readElement(body, 0, where);
   if (flagsEl.type !== MI_UINT32 || flagsEl.body.length < 8) {
     throw new Error(`${where}: miMATRIX without array flags`);
@@ -320,17 +345,62 @@ function parseMatrix(body: Uint8Array, where: string): MatVariable {
   const dims = toNumbers(storageArray(dimsEl, where));
   const nameEl = readElement(body, dimsEl.next, where);
   const name = new TextDecoder().decode(nameEl.body);
-  const at = `${where}: variable '${name}'`;
+  const at = `${where}: ${label ?? `variable '${name}'`}`;
   const v: MatVariable = { name, class: cls, shape: dims };
+  const n = dims.reduce((a, b) => a * b, 1);
 
   if (cls === "function" || cls === "opaque" || cls === "object" || cls === "unknown") {
     // these carry no dims/name in the usual layout; report by class only
     v.unsupported = `${at} is a MATLAB ${cls} array, which this reader does not support: ${HINT}`;
     return v;
   }
-  if (["cell", "struct", "sparse"].includes(cls)) {
-    v.unsupported = `${at} is a ${cls} array (${dims.join("×")}), which this reader does not ` +
+  if (cls === "sparse") {
+    v.unsupported = `${at} is a sparse array (${dims.join("×")}), which this reader does not ` +
       `support: ${HINT}`;
+    return v;
+  }
+  if (cls === "cell") {
+    const cells: MatVariable[] = [];
+    let off = nameEl.next;
+    for (let i = 0; i < n; i++) {
+      const el = readElement(body, off, at);
+      if (el.type !== MI_MATRIX) throw new Error(`${at}: cell element ${i + 1} is not an array`);
+      cells.push(
+        parseMatrix(el.body, where, `${label ?? `variable '${name}'`}{${i + 1}}`, depth + 1),
+      );
+      off = el.next;
+    }
+    v.cells = cells;
+    return v;
+  }
+  if (cls === "struct") {
+    const lenEl = readElement(body, nameEl.next, at);
+    const fieldLen = toNumbers(storageArray(lenEl, at))[0] ?? 0;
+    const namesEl = readElement(body, lenEl.next, at);
+    const nFields = fieldLen > 0 ? Math.floor(namesEl.body.length / fieldLen) : 0;
+    const fields: string[] = [];
+    for (let f = 0; f < nFields; f++) {
+      const raw = namesEl.body.subarray(f * fieldLen, (f + 1) * fieldLen);
+      const end = raw.indexOf(0);
+      fields.push(new TextDecoder().decode(end < 0 ? raw : raw.subarray(0, end)));
+    }
+    const records: Map<string, MatVariable>[] = [];
+    let off = namesEl.next;
+    for (let i = 0; i < n; i++) {
+      const rec = new Map<string, MatVariable>();
+      for (const field of fields) {
+        const el = readElement(body, off, at);
+        if (el.type !== MI_MATRIX) {
+          throw new Error(`${at}: field '${field}' of element ${i + 1} is not an array`);
+        }
+        const sub = `${label ?? `variable '${name}'`}(${i + 1}).${field}`;
+        rec.set(field, parseMatrix(el.body, where, sub, depth + 1));
+        off = el.next;
+      }
+      records.push(rec);
+    }
+    v.fields = fields;
+    v.records = records;
     return v;
   }
   if (complex) {
@@ -338,7 +408,6 @@ function parseMatrix(body: Uint8Array, where: string): MatVariable {
     return v;
   }
   const realEl = readElement(body, nameEl.next, at);
-  const n = dims.reduce((a, b) => a * b, 1);
   if (cls === "char") {
     v.text = n === 0 ? [] : decodeChars(realEl, dims, at);
     return v;
@@ -400,7 +469,7 @@ export function decodeMatV5(
     }
     if (matrix.type !== MI_MATRIX) continue; // other top-level elements carry no variables
     if (matrix.body.length === 0) continue; // an empty miMATRIX (e.g. an empty cell entry)
-    const v = parseMatrix(matrix.body, where);
+    const v = parseMatrix(matrix.body, where, null, 0);
     out.set(v.name, v);
   }
   return out;
@@ -434,6 +503,27 @@ export function matVariable(
   if (!v) {
     throw new Error(
       `${where}: no variable '${name}'; it holds: ${[...vars.keys()].join(", ") || "(none)"}`,
+    );
+  }
+  if (v.unsupported) throw new Error(v.unsupported);
+  return v;
+}
+
+/**
+ * One field of one struct record, throwing a clear error when the field is absent or unsupported.
+ * @param record a record of {@link MatVariable.records}
+ * @param field the field name
+ */
+export function matField(
+  record: ReadonlyMap<string, MatVariable>,
+  field: string,
+  options: { source?: string } = {},
+): MatVariable {
+  const v = record.get(field);
+  if (!v) {
+    throw new Error(
+      `${options.source ?? "MAT struct"}: no field '${field}'; it has: ` +
+        `${[...record.keys()].join(", ") || "(none)"}`,
     );
   }
   if (v.unsupported) throw new Error(v.unsupported);

@@ -1,5 +1,5 @@
 /**
- * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 227 stages, run offline
+ * A dress rehearsal of the `paper` target: the real pipeline.yaml, all 228 stages, run offline
  * through the engine on generated raw data (tests/helpers/paper_mirror.ts): the three datasets are
  * served over loopback HTTP (one transfer is cut and resumed), the tiny ImageNet weights come from
  * a --mirror. Nothing of the DAG is rewritten except where the files come from (the host of every
@@ -39,6 +39,8 @@ async function pipelineForFixtures(path: string, base: string): Promise<string> 
     }
     if (st.uses !== "download") continue;
     for (const f of st.with?.files ?? []) {
+      // files no URL serves (Hwang's Pascal tags) must come from the mirror, as on a real run
+      if (Array.isArray(f.urls) && f.urls.length === 0) continue;
       f.urls = [`${base}/${f.mirror_path ?? f.name}`];
       f.sha256 = null;
       delete f.size;
@@ -54,10 +56,12 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   const work = await Deno.makeTempDir({ prefix: "paper-rehearsal-" });
   const served = `${work}/served`;
   const sizes = await writePaperMirror(served);
-  // The weights from a mirror; the datasets over HTTP, the VOC trainval tar cut once and resumed.
+  // The weights and Hwang's Pascal tags from a mirror; the datasets over HTTP, the VOC trainval tar cut once and resumed.
   const mirror = `${work}/mirror`;
   await Deno.mkdir(mirror);
   await Deno.rename(`${served}/weights`, `${mirror}/weights`);
+  await Deno.mkdir(`${mirror}/pascal`);
+  await Deno.rename(`${served}/pascal/hwang`, `${mirror}/pascal/hwang`);
   await using server = startServer({ root: served });
   const trainval = "/pascal/VOCtrainval_06-Nov-2007.tar";
   server.plan(trainval, [{ cutAfter: 20_000 }]);
@@ -82,8 +86,8 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   const opts = { registry, commands, stdout: (s: string) => out.push(s), tty: false };
   const code = await main(["reproduce", "paper", ...args], { ...opts, stderr: opts.stdout });
   assertEquals(code, 0, out.slice(-60).join("\n"));
-  // 227 stages; the λ-sweep points at the paper's λ share the main runs' objects (same key).
-  assert(/ok: 221 done, 6 cached/.test(out.join("\n")), out.slice(-5).join("\n"));
+  // 228 stages; the λ-sweep points at the paper's λ share the main runs' objects (same key).
+  assert(/ok: 222 done, 6 cached/.test(out.join("\n")), out.slice(-5).join("\n"));
 
   // The lock file pinned every fixture download (weights from the mirror, datasets over HTTP)
   // and the LabelMe annotation set as one entry; the cut transfer resumed with a Range request.
@@ -101,7 +105,8 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
       "HTTP/labelme/spatial_envelope_256x256_static_8outdoorcategories.zip",
     "pascal/VOCtest_06-Nov-2007.tar": "HTTP/pascal/VOCtest_06-Nov-2007.tar",
     "pascal/VOCtrainval_06-Nov-2007.tar": "HTTP/pascal/VOCtrainval_06-Nov-2007.tar",
-    "pascal/pascal_tags.zip": "HTTP/pascal/pascal_tags.zip",
+    "pascal/hwang/test.mat": "MIRROR/pascal/hwang/test.mat",
+    "pascal/hwang/train.mat": "MIRROR/pascal/hwang/train.mat",
     "weights/bvlcalexnet-12.onnx": "MIRROR/weights/bvlcalexnet-12.onnx",
     "weights/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5":
       "MIRROR/weights/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -120,7 +125,12 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   });
   const dir = async (name: string) => {
     const d = await project.objectDir(name);
-    assert(d, `${name} has no fresh object`);
+    if (!d) {
+      // say why: the state of this stage and of every upstream stage that is not fresh
+      const states = await project.states(project.closure([name]));
+      const why = states.filter((s) => s.state !== "fresh").map((s) => `${s.name}: ${s.reason}`);
+      assert(false, `${name} has no fresh object:\n${why.join("\n")}`);
+    }
     return d;
   };
   const json = async (name: string, file: string) =>
@@ -134,6 +144,9 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
   assertEquals(await n("pascal-dataset"), [sizes.pascal.train, sizes.pascal.test]);
   assertEquals(await n("labelme-dataset"), [8 * (sizes.labelmePerClass - 2), 8 * 2]);
   assertEquals((await json("pascal-dataset", "items.json")).classes, [...VOC_CLASSES]);
+  assertEquals((await json("pascal-dataset", "dataset.json")).source.tagFormat, "hwang-mat");
+  // Pascal's text features: word counts over Hwang's 399-word vocabulary, by tag index.
+  assertEquals((await json("pascal-txt", "vocab.json")).length, 399);
   const ann = await json("labelme-annotations", "annotations.json");
   assertEquals([ann.found, ann.fromMirror, ann.missing], [8 * sizes.labelmePerClass, 0, []]);
   // The features: the ResNet read from the .h5 (32-d), AlexNet fc6, PCA to pca_dims.

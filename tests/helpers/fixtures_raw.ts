@@ -7,6 +7,8 @@
 import sharp from "sharp";
 import h5wasm from "h5wasm";
 import { crc32Update } from "../../stages/data/archive.ts";
+import { VOC_CLASSES } from "../../stages/data/datasets.ts";
+import { encodeMat, matRow, matStruct, matText } from "./mat_writer.ts";
 import {
   type ResNetConfig,
   resnetUnits,
@@ -284,6 +286,10 @@ export function vocFixtureTags(id: string, objects: VocObj[]): string[] {
  * Write a VOC2007-layout fixture under `dir` (VOCdevkit/VOC2007/..., tags/, vocabulary.txt):
  * `options.images` (default {@link VOC_FIXTURE}) tagged by `options.tags` (default
  * {@link vocFixtureTags}); the vocabulary is every tag of an object class plus `photo`.
+ * The same tags are also written in Hwang & Grauman's form, `hwang/train.mat` (trainval) and
+ * `hwang/test.mat`, struct arrays D1 (first half) and D2 (the rest) with `filename`,
+ * `objectcount` (every object, difficult or not) and `taglist` (1-based indices into the sorted
+ * vocabulary, also in `hwang/vocabulary.txt`; words outside it are dropped).
  */
 export async function writeVocFixture(
   dir: string,
@@ -320,7 +326,31 @@ export async function writeVocFixture(
   for (const s of ["trainval", "test"]) {
     await put(`${base}/ImageSets/Main/${s}.txt`, sets[s].join("\n") + "\n");
   }
-  await put(`${dir}/vocabulary.txt`, [...vocab].sort().join("\n") + "\n");
+  const words = [...vocab].sort();
+  await put(`${dir}/vocabulary.txt`, words.join("\n") + "\n");
+  // Hwang's form of the same tags
+  const fields = ["filename", "objectcount", "taglist"];
+  for (const [split, file] of [["trainval", "train.mat"], ["test", "test.mat"]] as const) {
+    const records = (options.images ?? VOC_FIXTURE).filter((im) => im.split === split).map((im) => {
+      const counts = new Array(20).fill(0);
+      for (const [o] of im.objects) counts[VOC_CLASSES.indexOf(o)]++;
+      const ids = tagsOf(im.id, im.objects).map((t) => words.indexOf(t) + 1).filter((k) => k > 0);
+      return {
+        filename: matText(`${im.id}.jpg`),
+        objectcount: matRow(counts),
+        taglist: matRow(ids),
+      };
+    });
+    const half = Math.ceil(records.length / 2);
+    await put(
+      `${dir}/hwang/${file}`,
+      encodeMat({
+        D1: matStruct(fields, records.slice(0, half)),
+        D2: matStruct(fields, records.slice(half)),
+      }),
+    );
+  }
+  await put(`${dir}/hwang/vocabulary.txt`, words.join("\n") + "\n");
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Test helper: a data mirror for the `paper` target of pipeline.yaml, generated, in the real
  * on-disk layouts and under the `mirror_path`s the paper downloads name: small fixtures of the
- * three raw datasets (Wikipedia zip, VOC2007 trainval/test tars + Pascal tag zip, LabelMe zip in
- * the toolbox's Images/Annotations layout) and tiny ImageNet weights (a Keras-layout ResNet `.h5`
+ * three raw datasets (Wikipedia zip, VOC2007 trainval/test tars + Hwang's tag `.mat` files,
+ * LabelMe image zip + per-image annotation XMLs in the toolbox's layout) and tiny ImageNet weights (a Keras-layout ResNet `.h5`
  * with the file name of ResNet-50's, an ONNX AlexNet with bvlcalexnet's initializer names).
  * @module
  */
@@ -39,7 +39,8 @@ export interface PaperMirror {
 }
 
 /**
- * Write the mirror under `dir`: `weights/`, `wikipedia-raw/`, `pascal/`, `labelme/`. Every class
+ * Write the mirror under `dir`: `weights/`, `wikipedia-raw/`, `pascal/` (with Hwang's tags in
+ * `pascal/hwang/`), `labelme/`. Every class
  * of every dataset has training and test samples; texts have enough distinct words for 10-d
  * baselines.
  */
@@ -83,7 +84,6 @@ export async function writePaperMirror(dir: string): Promise<PaperMirror> {
       ],
     });
     const all = await dirEntries(`${tmp}/voc`);
-    const tagEntries = all.filter((e) => e.name.startsWith("tags/") || e.name === "vocabulary.txt");
     const devkit = all.filter((e) => e.name.startsWith("VOCdevkit"));
     const testIds = new Set(images.filter((im) => im.split === "test").map((im) => im.id));
     const isTest = (n: string) =>
@@ -97,7 +97,9 @@ export async function writePaperMirror(dir: string): Promise<PaperMirror> {
       `${dir}/pascal/VOCtest_06-Nov-2007.tar`,
       tarBytes(devkit.filter((e) => e.name.endsWith("/") || isTest(e.name))),
     );
-    await put(`${dir}/pascal/pascal_tags.zip`, await zipBytes(tagEntries));
+    for (const f of ["train.mat", "test.mat"]) {
+      await put(`${dir}/pascal/hwang/${f}`, await Deno.readFile(`${tmp}/voc/hwang/${f}`));
+    }
 
     // LabelMe: the images zip holds <folder>/<class>_<name>.jpg; the annotations lie in the
     // mirror as the toolbox lays them out, labelme/Annotations/<folder>/<stem>.xml. Each image

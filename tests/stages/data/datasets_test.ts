@@ -7,6 +7,7 @@ import {
   readLabelMe,
   readVoc,
   readWikipedia,
+  VOC_CLASSES,
   vocObjects,
 } from "../../../stages/data/datasets.ts";
 import { extractKind } from "../../../stages/data/archive.ts";
@@ -29,6 +30,7 @@ import {
   zipBytes,
 } from "../../helpers/fixtures_raw.ts";
 import { runKind } from "../../helpers/stage_context.ts";
+import { encodeMat, matRow, matStruct, matText } from "../../helpers/mat_writer.ts";
 
 Deno.test("raw-dataset wiki: lists, labels and paths from the real layout", async () => {
   const root = await Deno.makeTempDir();
@@ -85,6 +87,76 @@ Deno.test("raw-dataset pascal: single-class selection (with and without difficul
   await assert.rejects(() => readVoc(root), /pascal tags: .*000005\.txt is missing/);
 });
 
+Deno.test("raw-dataset pascal hwang-mat: Hwang's train.mat/test.mat select and tag", async () => {
+  const root = await Deno.makeTempDir();
+  await writeVocFixture(root);
+  const tags = `${root}/hwang`;
+  const h = await readVoc(root, { tagFormat: "hwang-mat", tagsRoot: tags });
+  // objectcount counts every object, difficult ones too: the same images as the files form
+  assert.deepStrictEqual(h.train.map((i) => i.id), ["000001", "000002", "000005"]);
+  assert.deepStrictEqual(h.test.map((i) => i.id), ["000006", "000008", "000009"]);
+  assert.deepStrictEqual(h.train.map((i) => h.classes[i.label]), ["dog", "car", "tvmonitor"]);
+  assert.deepStrictEqual(h.report.records, { train: 5, test: 4 });
+  assert.deepStrictEqual(h.report.annotationDisagreements, []);
+  // without a word list the vocabulary is #1..#399 and tagIds index it
+  assert.strictEqual(h.vocabulary?.length, 399);
+  assert.deepStrictEqual([h.vocabulary?.[0], h.vocabulary?.[398]], ["#1", "#399"]);
+  const words = (await Deno.readTextFile(`${tags}/vocabulary.txt`)).trim().split("\n");
+  // 000001 is tagged dog, photo, dog ("zzunknown" is not a vocabulary word)
+  assert.deepStrictEqual(h.train[0].tagIds?.map((k) => words[k]), ["dog", "photo", "dog"]);
+  assert.strictEqual(h.train[0].tags, undefined);
+  const named = await readVoc(root, {
+    tagFormat: "hwang-mat",
+    tagsRoot: tags,
+    vocabularyFile: "vocabulary.txt",
+  });
+  assert.deepStrictEqual(named.vocabulary, words);
+
+  // the stage: tags from the 'tags' input, the selection rule and counts in dataset.json
+  const ds = await runKind(rawDatasetKind, {
+    inputs: { root, tags },
+    params: { dataset: "pascal" },
+  });
+  const meta = JSON.parse(await Deno.readTextFile(`${ds.dir}/dataset.json`));
+  assert.deepStrictEqual([meta.n_train, meta.n_test], [3, 3]);
+  assert.strictEqual(meta.source.tagFormat, "hwang-mat");
+  assert.deepStrictEqual(meta.source.records, { train: 5, test: 4 });
+  const items = JSON.parse(await Deno.readTextFile(`${ds.dir}/items.json`));
+  assert.strictEqual(items.report, undefined);
+
+  // a class order that differs from the devkit's is caught by the VOC annotations
+  const fields = ["filename", "objectcount", "taglist"];
+  const oc = new Array(20).fill(0);
+  oc[VOC_CLASSES.indexOf("cat")] = 1; // 000001 is a dog
+  const rec = { filename: matText("000001.jpg"), objectcount: matRow(oc), taglist: matRow([1]) };
+  await Deno.writeFile(
+    `${tags}/train.mat`,
+    encodeMat({ D1: matStruct(fields, [rec]), D2: matStruct(fields, []) }),
+  );
+  await assert.rejects(
+    readVoc(root, { tagFormat: "hwang-mat", tagsRoot: tags }),
+    /counts objects of 'cat' in 000001, but its VOC annotation has dog; .*class order differs/,
+  );
+  // an image whose annotation also has other classes is kept (Hwang's count rules) and reported
+  oc.fill(0);
+  oc[VOC_CLASSES.indexOf("cat")] = 1; // 000004: cat and a difficult chair
+  await Deno.writeFile(
+    `${tags}/train.mat`,
+    encodeMat({
+      D1: matStruct(fields, [{ ...rec, filename: matText("000004.jpg"), objectcount: matRow(oc) }]),
+      D2: matStruct(fields, []),
+    }),
+  );
+  const kept = await readVoc(root, { tagFormat: "hwang-mat", tagsRoot: tags });
+  assert.deepStrictEqual(kept.train.map((i) => i.id), ["000004"]);
+  assert.deepStrictEqual(kept.report.annotationDisagreements, ["000004"]);
+  await Deno.remove(`${tags}/test.mat`);
+  await assert.rejects(
+    readVoc(root, { tagFormat: "hwang-mat", tagsRoot: tags }),
+    /test\.mat is missing; hwang-mat needs Hwang & Grauman's train\.mat and test\.mat/,
+  );
+});
+
 Deno.test("raw-dataset labelme: seeded per-class test draw, tags, missing annotations", async () => {
   const root = await Deno.makeTempDir();
   await writeLabelMeFixture(root, { perClass: 5 });
@@ -126,7 +198,10 @@ Deno.test("raw-dataset labelme: seeded per-class test draw, tags, missing annota
 Deno.test("raw-features: assembles a Feature-set and checks row counts", async () => {
   const root = await Deno.makeTempDir();
   await writeVocFixture(root);
-  const ds = await runKind(rawDatasetKind, { inputs: { root }, params: { dataset: "pascal" } });
+  const ds = await runKind(rawDatasetKind, {
+    inputs: { root },
+    params: { dataset: "pascal", tagFormat: "files" },
+  });
   const img = await Deno.makeTempDir();
   const txt = await Deno.makeTempDir();
   await writeMatrix(`${img}/img_train.npy`, { rows: 3, cols: 2, data: new Float64Array(6) });
@@ -215,7 +290,7 @@ Deno.test("raw path: VOC trainval + test tars → extract → raw-dataset → ta
   const ex = await runKind(extractKind, { inputs: { archive: dl } });
   const ds = await runKind(rawDatasetKind, {
     inputs: { root: `${ex.dir}/data` },
-    params: { dataset: "pascal" },
+    params: { dataset: "pascal", tagFormat: "files" },
   });
   const meta = JSON.parse(await Deno.readTextFile(`${ds.dir}/dataset.json`));
   assert.deepStrictEqual([meta.n_train, meta.n_test], [3, 3]);

@@ -226,6 +226,28 @@ Deno.test("download: file:// URLs, bad names and bad params are refused clearly"
     }),
     /download of a failed; no mirror set.*no URLs given/s,
   );
+  // a file no URL serves says how to get it by hand, and where to put it
+  await assert.rejects(
+    runKind(download, {
+      params: {
+        files: [{
+          name: "train.mat",
+          urls: [],
+          sha256: null,
+          mirror_path: "pascal/train.mat",
+          howto: "ask the authors",
+        }],
+        lock: "",
+      },
+    }),
+    /no URLs given\nTo get it by hand: ask the authors \(then put it at pascal\/train.mat under --mirror\)/,
+  );
+  await assert.rejects(
+    runKind(download, {
+      params: { files: [{ name: "a", urls: [], sha256: null, howto: 3 }], lock: "" },
+    }),
+    /\.howto must be a string/,
+  );
 });
 
 Deno.test("fetchToFile: a server that ignores Range restarts cleanly", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   buildVocabulary,
+  countIds,
   countVectors,
   decodeEntities,
   tagCountsKind,
@@ -77,7 +78,7 @@ Deno.test("tag-counts kind: Pascal uses the fixed vocabulary file", async () => 
   await writeVocFixture(root);
   const ds = await runKind(rawDatasetKind, {
     inputs: { root },
-    params: { dataset: "pascal", vocabularyFile: "vocabulary.txt" },
+    params: { dataset: "pascal", tagFormat: "files", vocabularyFile: "vocabulary.txt" },
   });
   const run = await runKind(tagCountsKind, { inputs: { dataset: ds.dir, root } });
   const vocab: string[] = JSON.parse(await Deno.readTextFile(`${run.dir}/vocab.json`));
@@ -87,4 +88,39 @@ Deno.test("tag-counts kind: Pascal uses the fixed vocabulary file", async () => 
   assert.strictEqual(tr.data[vocab.indexOf("dog")], 2);
   assert.strictEqual(tr.data[vocab.indexOf("photo")], 1);
   assert.strictEqual(tr.data.slice(0, vocab.length).reduce((a, b) => a + b, 0), 3);
+});
+
+Deno.test("tag-counts kind: Hwang's tag indices are counted as they are (hist over 1..V)", async () => {
+  const root = await Deno.makeTempDir();
+  await writeVocFixture(root);
+  const ds = await runKind(rawDatasetKind, {
+    inputs: { root, tags: `${root}/hwang` },
+    params: { dataset: "pascal" },
+  });
+  const run = await runKind(tagCountsKind, { inputs: { dataset: ds.dir, root } });
+  const vocab: string[] = JSON.parse(await Deno.readTextFile(`${run.dir}/vocab.json`));
+  assert.strictEqual(vocab.length, 399);
+  const words = (await Deno.readTextFile(`${root}/hwang/vocabulary.txt`)).trim().split("\n");
+  const tr = await readMatrix(`${run.dir}/txt_train.npy`);
+  assert.strictEqual(tr.cols, 399);
+  // Train row 0 is 000001: tags dog, photo, dog (indices into the sorted fixture words).
+  const row0 = Array.from(tr.data.slice(0, 399));
+  assert.strictEqual(row0[words.indexOf("dog")], 2);
+  assert.strictEqual(row0[words.indexOf("photo")], 1);
+  assert.strictEqual(row0.reduce((a, b) => a + b, 0), 3);
+  assert.deepStrictEqual(run.provenance.vocabulary, {
+    size: 399,
+    fixed: true,
+    from: "tag indices",
+  });
+
+  assert.deepStrictEqual(
+    Array.from(countIds([{ id: "a", tagIds: [2, 0, 2] }, { id: "b", tagIds: [] }], 3)),
+    [1, 0, 2, 0, 0, 0],
+  );
+  assert.throws(
+    () => countIds([{ id: "a", tagIds: [3] }], 3),
+    /item a has tag index 3, outside 0\.\.2/,
+  );
+  assert.throws(() => countIds([{ id: "b" }], 3), /item b has no tagIds/);
 });

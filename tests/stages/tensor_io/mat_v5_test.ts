@@ -4,7 +4,9 @@ import {
   columnToRowMajor,
   decodeMatV5,
   type MatData,
+  matField,
   matToMatrix,
+  type MatVariable,
   matVariable,
   readMatV5,
 } from "../../../stages/tensor_io/mat_v5.ts";
@@ -97,14 +99,70 @@ Deno.test("mat v5: unsupported classes are named, supported neighbours still loa
   const vars = await readMatV5(path);
   assert.deepEqual(nums(matVariable(vars, "ok").data), [1, 2]);
   assert.throws(() => matVariable(vars, "sp"), /'sp' is a sparse array.*full\(x\)/);
-  assert.throws(() => matVariable(vars, "cel"), /'cel' is a cell array/);
-  assert.throws(() => matVariable(vars, "st"), /'st' is a struct array/);
   assert.throws(() => matToMatrix(vars.get("cx")!), /'cx' is a complex double array/);
+  // cells and structs open; what they hold is read like a top-level variable
+  assert.equal(matVariable(vars, "cel").cells?.length, 2);
+  assert.deepEqual(matVariable(vars, "st").fields, ["a", "b"]);
+  assert.throws(() => matToMatrix(matVariable(vars, "st")), /'st' is a struct array, not numeric/);
   assert.throws(
     () => matVariable(vars, "nope"),
     /no variable 'nope'; it holds: ok, sp, cel, st, cx/,
   );
 });
+
+/** Expected values: `hwang_like_vars()` in tests/fixtures/mat/make_fixtures.py. */
+function checkStructs(path: string) {
+  return async () => {
+    const vars = await readMatV5(path);
+    const d1 = matVariable(vars, "D1");
+    assert.equal(d1.class, "struct");
+    assert.deepEqual(d1.shape, [1, 3]);
+    assert.deepEqual(d1.fields, ["filename", "objectcount", "taglist"]);
+    assert.equal(d1.records?.length, 3);
+    for (let i = 0; i < 3; i++) {
+      const rec: Map<string, MatVariable> = d1.records![i];
+      assert.deepEqual(matField(rec, "filename").text, [
+        `${String(i * 7 + 5).padStart(6, "0")}.jpg`,
+      ]);
+      const oc = matField(rec, "objectcount");
+      assert.deepEqual(oc.shape, [1, 20]);
+      assert.deepEqual(nums(oc.data), Array.from({ length: 20 }, (_, c) => (c === i ? i + 1 : 0)));
+      assert.deepEqual(nums(matField(rec, "taglist").data), [i + 1, 399, i + 1]);
+    }
+    const d2 = matVariable(vars, "D2");
+    assert.deepEqual(matField(d2.records![0], "taglist").shape, [1, 0]);
+    assert.deepEqual(nums(matField(d2.records![0], "objectcount").data).filter((x) => x !== 0), [
+      1,
+      2,
+    ]);
+    assert.deepEqual(nums(matField(d2.records![1], "taglist").data), [7]);
+    assert.throws(
+      () => matField(d2.records![1], "gist", { source: "test.mat D2(2)" }),
+      /test.mat D2\(2\): no field 'gist'; it has: filename, objectcount, taglist/,
+    );
+
+    // a 2×2 cell in MATLAB's linear (column-major) order: {1,1} {2,1} {1,2} {2,2}
+    const cel = matVariable(vars, "cel");
+    assert.deepEqual(cel.shape, [2, 2]);
+    const [a, b, c, d] = cel.cells!;
+    assert.deepEqual(a.text, ["a"]);
+    assert.deepEqual(nums(b.data), [1, 2]);
+    assert.equal(c.class, "struct");
+    assert.deepEqual(nums(matField(c.records![0], "inner").data), [3]);
+    assert.deepEqual(matField(c.records![0], "name").text, ["deep"]);
+    assert.equal(d.class, "double");
+    assert.deepEqual(d.shape, [0, 0]);
+  };
+}
+
+Deno.test(
+  "mat v5: struct and cell arrays (Hwang's Pascal .mat form)",
+  checkStructs(`${FIX}structs_plain.mat`),
+);
+Deno.test(
+  "mat v5: struct and cell arrays, compressed",
+  checkStructs(`${FIX}structs_compressed.mat`),
+);
 
 /** A hand-built MAT v5 file: one miMATRIX, double values stored as miUINT8 (as MATLAB does). */
 function handBuilt(compress: boolean): Uint8Array {
