@@ -29,7 +29,8 @@ export function matStruct(fields: string[], records: Record<string, MatValue>[])
 
 const MI_INT8 = 1, MI_INT32 = 5, MI_UINT32 = 6, MI_DOUBLE = 9, MI_MATRIX = 14, MI_UTF16 = 17;
 
-function element(type: number, body: Uint8Array): Uint8Array {
+/** One MAT v5 data element: an 8-byte tag (type, byte count), then `body` padded to 8 bytes. */
+export function matElement(type: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + Math.ceil(body.length / 8) * 8);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, type, true);
@@ -38,7 +39,8 @@ function element(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts, one after the other. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -53,9 +55,9 @@ function i32(xs: number[]): Uint8Array {
 }
 
 function matrix(name: string, v: MatValue): Uint8Array {
-  const nameEl = element(MI_INT8, new TextEncoder().encode(name));
+  const nameEl = matElement(MI_INT8, new TextEncoder().encode(name));
   const flags = (cls: number) =>
-    element(MI_UINT32, new Uint8Array(new Uint32Array([cls, 0]).buffer));
+    matElement(MI_UINT32, new Uint8Array(new Uint32Array([cls, 0]).buffer));
   let parts: Uint8Array[];
   if (v.kind === "double") {
     // column-major values
@@ -65,17 +67,17 @@ function matrix(name: string, v: MatValue): Uint8Array {
     }
     parts = [
       flags(6),
-      element(MI_INT32, i32([v.rows, v.cols])),
+      matElement(MI_INT32, i32([v.rows, v.cols])),
       nameEl,
-      element(MI_DOUBLE, new Uint8Array(col.buffer)),
+      matElement(MI_DOUBLE, new Uint8Array(col.buffer)),
     ];
   } else if (v.kind === "char") {
     const codes = new Uint16Array(Array.from(v.text, (c) => c.charCodeAt(0)));
     parts = [
       flags(4),
-      element(MI_INT32, i32([1, codes.length])),
+      matElement(MI_INT32, i32([1, codes.length])),
       nameEl,
-      element(MI_UTF16, new Uint8Array(codes.buffer)),
+      matElement(MI_UTF16, new Uint8Array(codes.buffer)),
     ];
   } else {
     const len = 32;
@@ -85,10 +87,10 @@ function matrix(name: string, v: MatValue): Uint8Array {
     );
     parts = [
       flags(2),
-      element(MI_INT32, i32([1, v.records.length])),
+      matElement(MI_INT32, i32([1, v.records.length])),
       nameEl,
-      element(MI_INT32, i32([len])),
-      element(MI_INT8, names),
+      matElement(MI_INT32, i32([len])),
+      matElement(MI_INT8, names),
     ];
     for (const rec of v.records) {
       for (const f of v.fields) {
@@ -98,7 +100,7 @@ function matrix(name: string, v: MatValue): Uint8Array {
       }
     }
   }
-  return element(MI_MATRIX, concat(parts));
+  return matElement(MI_MATRIX, concatBytes(parts));
 }
 
 /** The bytes of a MAT v5 file holding `vars` (name → value), uncompressed. */
@@ -109,5 +111,5 @@ export function encodeMat(vars: Record<string, MatValue>): Uint8Array {
   );
   header.fill(0, 116, 124); // no subsystem data
   header.set([0x00, 0x01, 0x49, 0x4d], 124); // version 0x0100, "IM"
-  return concat([header, ...Object.entries(vars).map(([n, v]) => matrix(n, v))]);
+  return concatBytes([header, ...Object.entries(vars).map(([n, v]) => matrix(n, v))]);
 }

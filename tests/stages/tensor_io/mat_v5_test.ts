@@ -11,6 +11,7 @@ import {
   readMatV5,
 } from "../../../stages/tensor_io/mat_v5.ts";
 import { wikipediaDir } from "../../helpers/shared_data.ts";
+import { concatBytes, encodeMat, matElement } from "../../helpers/mat_writer.ts";
 
 function nums(d: MatData | undefined): (number | bigint)[] {
   assert.ok(d, "values");
@@ -169,14 +170,7 @@ function handBuilt(compress: boolean): Uint8Array {
   const header = new Uint8Array(128).fill(0x20);
   header.set(new TextEncoder().encode("MATLAB 5.0 MAT-file, hand built"), 0);
   header.set([0x00, 0x01, 0x49, 0x4d], 124); // version 0x0100, "IM"
-  const el = (type: number, body: Uint8Array) => {
-    const padded = new Uint8Array(8 + Math.ceil(body.length / 8) * 8);
-    const dv = new DataView(padded.buffer);
-    dv.setUint32(0, type, true);
-    dv.setUint32(4, body.length, true);
-    padded.set(body, 8);
-    return padded;
-  };
+  const el = matElement;
   const u32 = (xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
   const i32 = (xs: number[]) => new Uint8Array(new Int32Array(xs).buffer);
   const smallName = new Uint8Array(8); // small data element: size 1, type miINT8, "x"
@@ -188,10 +182,7 @@ function handBuilt(compress: boolean): Uint8Array {
     smallName,
     el(2, new Uint8Array([1, 2, 3, 4, 5, 6])), // column-major values as miUINT8
   ];
-  const body = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) body.set(p, (o += p.length) - p.length);
-  let matrix = el(14, body);
+  let matrix = el(14, concatBytes(parts));
   if (compress) {
     const z = deflateSync(matrix);
     matrix = new Uint8Array(8 + z.length);
@@ -199,11 +190,44 @@ function handBuilt(compress: boolean): Uint8Array {
     new DataView(matrix.buffer).setUint32(4, z.length, true);
     matrix.set(z, 8);
   }
-  const out = new Uint8Array(128 + matrix.length);
-  out.set(header);
-  out.set(matrix, 128);
-  return out;
+  return concatBytes([header, matrix]);
 }
+
+Deno.test("mat v5: an empty miMATRIX inside a cell (as MATLAB writes {[]}) reads as 0×0", () => {
+  const header = encodeMat({}); // the 128-byte header alone
+  const u32 = (xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
+  const i32 = (xs: number[]) => new Uint8Array(new Int32Array(xs).buffer);
+  const double = concatBytes([
+    matElement(6, u32([6, 0])),
+    matElement(5, i32([1, 1])),
+    matElement(1, new Uint8Array(0)),
+    matElement(9, new Uint8Array(new Float64Array([2.5]).buffer)),
+  ]);
+  const cell = concatBytes([
+    matElement(6, u32([1, 0])), // mxCELL_CLASS
+    matElement(5, i32([1, 2])),
+    matElement(1, new TextEncoder().encode("c")),
+    matElement(14, new Uint8Array(0)),
+    matElement(14, double),
+  ]);
+  const c = matVariable(decodeMatV5(concatBytes([header, matElement(14, cell)])), "c");
+  assert.deepEqual(c.cells?.map((x) => [x.class, x.shape]), [["double", [0, 0]], ["double", [
+    1,
+    1,
+  ]]]);
+  assert.deepEqual(nums(c.cells?.[1].data), [2.5]);
+  // a cell that claims more elements than it holds is reported, not read past its end
+  const short = concatBytes([
+    matElement(6, u32([1, 0])),
+    matElement(5, i32([1, 3])),
+    matElement(1, new TextEncoder().encode("c")),
+    matElement(14, double),
+  ]);
+  assert.throws(
+    () => decodeMatV5(concatBytes([header, matElement(14, short)])),
+    /variable 'c': truncated data element/,
+  );
+});
 
 Deno.test("mat v5: storage type differs from class, small data element name", () => {
   for (const compress of [false, true]) {
