@@ -75,19 +75,91 @@ async function tryNode(name: "node-gpu" | "node"): Promise<void> {
   }
 }
 
-async function tryWebgpu(details: Record<string, unknown>, auto: boolean): Promise<void> {
+/** What a WebGPU adapter request found. */
+export interface AdapterProbe {
+  /** An adapter was returned. */
+  found: boolean;
+  /** Its description or vendor. */
+  description?: string;
+  /** A software fallback (e.g. Mesa lavapipe or llvmpipe). */
+  software?: boolean;
+  /** Why no answer came (the probe itself failed). */
+  error?: string;
+}
+
+/** The adapter probe, as a program `deno eval` runs; it prints one JSON line. */
+const PROBE_CODE = `const a = await navigator.gpu?.requestAdapter();
+console.log(JSON.stringify(a ? { found: true, description: a.info?.description ||
+  a.info?.vendor || "unknown", software: Boolean(a.info?.isFallbackAdapter) } : { found: false }));`;
+
+/**
+ * Ask for a WebGPU adapter in a child `deno eval`, so that the automatic choice never brings up
+ * WebGPU in this process unless it is used. Tearing WebGPU down in a worker thread (`deno test
+ * --parallel` runs modules in workers) can corrupt the heap at exit: a test module that only calls
+ * `requestAdapter()` crashed 2 of 25 parallel runs here ("double free or corruption"); the same
+ * call on the main thread never did in 40. Without permission to run a child, it asks in process.
+ */
+export async function probeAdapterInChild(
+  options: { timeoutMs?: number } = {},
+): Promise<AdapterProbe> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", PROBE_CODE],
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return await probeAdapterHere();
+    }
+    return { found: false, error: `cannot start the probe: ${firstLine(e)}` };
+  }
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  try {
+    const { stdout } = await child.output();
+    const line = new TextDecoder().decode(stdout).trim().split("\n").pop() ?? "";
+    try {
+      return JSON.parse(line) as AdapterProbe;
+    } catch {
+      return { found: false, error: "the probe printed no answer (crashed or timed out)" };
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function probeAdapterHere(): Promise<AdapterProbe> {
   const gpu = (navigator as { gpu?: GPU }).gpu;
-  if (!gpu) throw new Error("navigator.gpu is not available in this Deno");
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) {
+  const adapter = gpu ? await gpu.requestAdapter() : null;
+  if (!adapter) return { found: false };
+  return {
+    found: true,
+    description: adapter.info?.description || adapter.info?.vendor || "unknown",
+    software: Boolean(
+      (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter,
+    ),
+  };
+}
+
+async function tryWebgpu(details: Record<string, unknown>, auto: boolean): Promise<void> {
+  if (!(navigator as { gpu?: GPU }).gpu) {
+    throw new Error("navigator.gpu is not available in this Deno");
+  }
+  // The automatic choice asks in a child first: see probeAdapterInChild.
+  const probe = auto ? await probeAdapterInChild() : await probeAdapterHere();
+  if (probe.error) throw new Error(`WebGPU probe failed: ${probe.error}`);
+  if (!probe.found) {
     throw new Error("no WebGPU adapter (install a Vulkan driver, e.g. mesa-vulkan-drivers)");
   }
-  details.adapter = adapter.info?.description || adapter.info?.vendor || "unknown";
-  const software = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
-  details.software = Boolean(software);
+  details.adapter = probe.description;
+  details.software = Boolean(probe.software);
   // A software adapter (Mesa lavapipe) trains DSE ~12x slower than wasm here: the automatic choice
   // skips it; `--backend webgpu` still uses it.
-  if (auto && software) throw new Error(`adapter "${details.adapter}" is a software fallback`);
+  if (auto && probe.software) {
+    throw new Error(`adapter "${details.adapter}" is a software fallback`);
+  }
   // A computed specifier keeps the webgpu bundle out of the module graph unless it is used.
   const specifier = ["@tensorflow", "tfjs-backend-webgpu"].join("/");
   await import(specifier);

@@ -2,6 +2,7 @@ import { ok as assert, rejects } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   BACKEND_ORDER,
+  probeAdapterInChild,
   registerWasmFallbacks,
   selectBackend,
   WASM_CPU_DELEGATED,
@@ -56,6 +57,19 @@ Deno.test("automatic selection follows the order and leaves one notice per skipp
     assert(logs[i].startsWith(`backend ${BACKEND_ORDER[i]} unavailable`));
   }
   await selectBackend("cpu", { log: () => {} });
+});
+
+Deno.test("the WebGPU adapter is probed in a child process; a dead probe is an error, not a hang", async () => {
+  const p = await probeAdapterInChild();
+  assert(p.error === undefined, `probe failed: ${p.error}`);
+  assert(typeof p.found === "boolean");
+  if (p.found) assert(typeof p.description === "string" && typeof p.software === "boolean");
+  console.log(
+    `WebGPU adapter here: ${p.found ? `${p.description} (software: ${p.software})` : "none"}`,
+  );
+  // killed before it can answer (starting deno takes far more than 1 ms)
+  const dead = await probeAdapterInChild({ timeoutMs: 1 });
+  assert(!dead.found && /printed no answer/.test(dead.error ?? ""), JSON.stringify(dead));
 });
 
 Deno.test("wasm fallback kernels agree with the cpu backend", async () => {
