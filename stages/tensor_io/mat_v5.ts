@@ -538,7 +538,12 @@ export function matField(
 export function matToMatrix(v: MatVariable, options: { source?: string } = {}): Matrix {
   const where = `${options.source ?? "MAT file"}: variable '${v.name}'`;
   if (v.unsupported) throw new Error(v.unsupported);
-  if (!v.data) throw new Error(`${where} is a ${v.class} array, not numeric`);
+  if (!v.data) {
+    const how = v.class === "struct" || v.class === "cell"
+      ? ": save the matrix as a variable of its own (e.g. `x = s.field; save(f, 'x', '-v7')`)"
+      : "";
+    throw new Error(`${where} is a ${v.class} array, not numeric${how}`);
+  }
   const dims = v.shape.length > 2 && v.shape.slice(2).every((d) => d === 1)
     ? v.shape.slice(0, 2)
     : v.shape;

@@ -104,7 +104,10 @@ Deno.test("mat v5: unsupported classes are named, supported neighbours still loa
   // cells and structs open; what they hold is read like a top-level variable
   assert.equal(matVariable(vars, "cel").cells?.length, 2);
   assert.deepEqual(matVariable(vars, "st").fields, ["a", "b"]);
-  assert.throws(() => matToMatrix(matVariable(vars, "st")), /'st' is a struct array, not numeric/);
+  assert.throws(
+    () => matToMatrix(matVariable(vars, "st")),
+    /'st' is a struct array, not numeric: save the matrix as a variable of its own/,
+  );
   assert.throws(
     () => matVariable(vars, "nope"),
     /no variable 'nope'; it holds: ok, sp, cel, st, cx/,
