@@ -79,7 +79,8 @@ export async function readHwangTagFile(
       const tagIds = tags.map((t) => {
         if (!Number.isInteger(t) || t < 1 || t > V) {
           throw new Error(
-            `${at}.taglist holds ${t}, not a word index in 1..${V}; check vocabularySize`,
+            `${at}.taglist holds ${t}, not a word index in 1..${V}; check the vocabulary size ` +
+              `(vocabularySize, or the length of the vocabulary file)`,
           );
         }
         return t - 1;

@@ -27,7 +27,7 @@ Deno.test("readHwangTagFile: clear errors for a wrong variable, field or index",
   );
   await assert.rejects(
     readHwangTagFile(path, { vocabularySize: 20 }),
-    /D1\(1\)\.taglist holds 399, not a word index in 1\.\.20; check vocabularySize/,
+    /D1\(1\)\.taglist holds 399, not a word index in 1\.\.20; check the vocabulary size/,
   );
   const dir = await Deno.makeTempDir();
   const rec = (id: string, oc: number[]) => ({
