@@ -96,7 +96,7 @@ console.log(JSON.stringify(a ? { found: true, description: a.info?.description |
  * Ask for a WebGPU adapter in a child `deno eval`, so that the automatic choice never brings up
  * WebGPU in this process unless it is used. Tearing WebGPU down in a worker thread (`deno test
  * --parallel` runs modules in workers) can corrupt the heap at exit: a test module that only calls
- * `requestAdapter()` crashed 2 of 25 parallel runs here ("double free or corruption"); the same
+ * `requestAdapter()` crashed 5 of 75 parallel runs here ("double free or corruption"); the same
  * call on the main thread never did in 40. Without permission to run a child, it asks in process.
  */
 export async function probeAdapterInChild(
