@@ -570,13 +570,15 @@ export async function downloadFiles(
       const where = options.mirror
         ? `not in mirror ${options.mirror} (looked for ${key})`
         : "no mirror set (--mirror or DSE_DATA_MIRROR)";
-      const tried = failures.length > 0
-        ? failures.map((x) => `\n  - ${x}`).join("")
-        : "\n  - no URLs given";
+      // The first line stands alone (the run summary shows only it); each URL's failure follows.
+      const urls = failures.length === 0
+        ? "it has no URL"
+        : `${failures.length === 1 ? "its URL" : `all ${failures.length} of its URLs`} failed`;
       const howto = f.howto
-        ? `\nTo get it by hand: ${f.howto} (then put it at ${key} under --mirror)`
+        ? `. To get it by hand: ${f.howto} (then put it at ${key} under --mirror)`
         : "";
-      throw new Error(`download of ${f.name} failed; ${where}; URLs tried:${tried}${howto}`);
+      const tried = failures.map((x) => `\n  - ${x}`).join("");
+      throw new Error(`download of ${f.name} failed: ${where}, and ${urls}${howto}${tried}`);
     }
     records[f.name] = record;
     if (f.sha256 === null && (check === "recorded" || options.updateLock)) {

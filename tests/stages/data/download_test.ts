@@ -224,7 +224,7 @@ Deno.test("download: file:// URLs, bad names and bad params are refused clearly"
     runKind(download, {
       params: { files: [{ name: "a", urls: [], sha256: "a".repeat(64) }], lock: "" },
     }),
-    /download of a failed; no mirror set.*no URLs given/s,
+    /download of a failed: no mirror set .*, and it has no URL$/,
   );
   // a file no URL serves says how to get it by hand, and where to put it
   await assert.rejects(
@@ -240,7 +240,7 @@ Deno.test("download: file:// URLs, bad names and bad params are refused clearly"
         lock: "",
       },
     }),
-    /no URLs given\nTo get it by hand: ask the authors \(then put it at pascal\/train.mat under --mirror\)/,
+    /download of train.mat failed: no mirror set .*, and it has no URL\. To get it by hand: ask the authors \(then put it at pascal\/train.mat under --mirror\)$/,
   );
   await assert.rejects(
     runKind(download, {
