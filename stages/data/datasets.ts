@@ -426,6 +426,23 @@ export interface RawDatasetParams extends Record<string, unknown> {
   vocabularyFile: string;
   imagesDir: string;
   annotationsDir: string;
+  expectTrain: number;
+  expectTest: number;
+}
+
+/**
+ * The warning for a dataset whose sizes differ from the paper's, or null when they agree (or no
+ * sizes are expected). `expected` counts of 0 are not checked.
+ */
+export function sizeWarning(
+  meta: { dataset: string; n_train: number; n_test: number },
+  expected: { train?: number; test?: number } | undefined,
+): string | null {
+  if (!expected) return null;
+  const off = (n: number, e?: number) => Boolean(e) && n !== e;
+  if (!off(meta.n_train, expected.train) && !off(meta.n_test, expected.test)) return null;
+  return `${meta.dataset}: ${meta.n_train} train / ${meta.n_test} test items, but the paper has ` +
+    `${expected.train || "?"} / ${expected.test || "?"}; check the download and the selection`;
 }
 
 /**
@@ -487,6 +504,16 @@ export const rawDatasetKind: StageKind = {
       type: "string",
       default: "Annotations",
       doc: "labelme: LabelMe XML directory, in the 'annotations' input if given, else in root",
+    },
+    expectTrain: {
+      type: "integer",
+      default: 0,
+      doc: "the paper's train size; another size is a warning here and in the report (0 = none)",
+    },
+    expectTest: {
+      type: "integer",
+      default: 0,
+      doc: "the paper's test size; another size is a warning here and in the report (0 = none)",
     },
   },
   outputs: ["items.json", "y_train.npy", "y_test.npy", "dataset.json"],
@@ -555,21 +582,22 @@ export const rawDatasetKind: StageKind = {
     await Deno.writeTextFile(ctx.out("items.json"), JSON.stringify(items));
     await writeLabels(ctx.out("y_train.npy"), items.train.map((i) => i.label));
     await writeLabels(ctx.out("y_test.npy"), items.test.map((i) => i.label));
-    await Deno.writeTextFile(
-      ctx.out("dataset.json"),
-      JSON.stringify(
-        {
-          dataset: items.dataset,
-          classes: items.classes,
-          n_train: items.train.length,
-          n_test: items.test.length,
-          source,
-        },
-        null,
-        2,
-      ),
-    );
+    const meta: Record<string, unknown> & { dataset: string; n_train: number; n_test: number } = {
+      dataset: items.dataset,
+      classes: items.classes,
+      n_train: items.train.length,
+      n_test: items.test.length,
+      source,
+    };
+    if (p.expectTrain || p.expectTest) {
+      meta.expected = { train: p.expectTrain, test: p.expectTest };
+    }
+    // recorded in dataset.json, which raw-features carries on and the report lists
+    const warning = sizeWarning(meta, { train: p.expectTrain, test: p.expectTest });
+    if (warning) meta.warnings = [warning];
+    await Deno.writeTextFile(ctx.out("dataset.json"), JSON.stringify(meta, null, 2));
     ctx.log(`${items.dataset}: ${items.train.length} train, ${items.test.length} test`);
+    if (warning) ctx.log(`warning: ${warning}`);
     ctx.provenance.split = source;
   },
 };

@@ -169,7 +169,7 @@ export interface ReportInputs {
   classNames: Record<string, string[]>;
   /** One entry per input alias. */
   objects: ObjectInfo[];
-  /** Things the reader skipped, with the reason. */
+  /** Things the reader skipped, with the reason, and the `warnings` of `dataset.json` files. */
   warnings: string[];
 }
 
@@ -456,6 +456,10 @@ async function loadDir(
     const d = await readJson(p("dataset.json"));
     if (isObj(d) && typeof d.dataset === "string" && Array.isArray(d.classes)) {
       acc.classNames[d.dataset] = d.classes.map(String);
+    }
+    // warnings the dataset's stages recorded (e.g. sizes that differ from the paper's)
+    if (isObj(d) && Array.isArray(d.warnings)) {
+      for (const w of d.warnings.map(String)) if (!acc.warnings.includes(w)) acc.warnings.push(w);
     }
     info.holds.push("dataset");
     found++;

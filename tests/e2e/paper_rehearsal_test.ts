@@ -177,5 +177,12 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
     assert(md.includes(h), h);
   }
   for (const h of ["Fig. 4", "Fig. 5", "Fig. 6", "DSE-DS (end-to-end)"]) assert(md.includes(h), h);
+  // The fixtures are far smaller than the paper's datasets: the report says so, per dataset.
+  for (
+    const [ds, tr, te] of [["wiki", 2173, 693], ["pascal", 2808, 2841], ["labelme", 1888, 800]]
+  ) {
+    const re = new RegExp(`${ds}: \\d+ train / \\d+ test items, but the paper has ${tr} / ${te};`);
+    assert(re.test(md), `${ds}: no size warning in the report`);
+  }
   await Deno.remove(work, { recursive: true });
 });

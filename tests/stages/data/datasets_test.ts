@@ -7,6 +7,7 @@ import {
   readLabelMe,
   readVoc,
   readWikipedia,
+  sizeWarning,
   VOC_CLASSES,
   vocObjects,
 } from "../../../stages/data/datasets.ts";
@@ -123,6 +124,24 @@ Deno.test("raw-dataset pascal hwang-mat: Hwang's train.mat/test.mat select and t
   assert.deepStrictEqual(meta.source.records, { train: 5, test: 4 });
   const items = JSON.parse(await Deno.readTextFile(`${ds.dir}/items.json`));
   assert.strictEqual(items.report, undefined);
+  assert.strictEqual(meta.warnings, undefined); // no sizes expected
+
+  // sizes unlike the paper's are a warning in dataset.json (the report lists it), not an error
+  const sized = await runKind(rawDatasetKind, {
+    inputs: { root, tags },
+    params: { dataset: "pascal", expectTrain: 2808, expectTest: 3 },
+  });
+  const sm = JSON.parse(await Deno.readTextFile(`${sized.dir}/dataset.json`));
+  assert.deepStrictEqual(sm.expected, { train: 2808, test: 3 });
+  assert.deepStrictEqual(sm.warnings, [
+    "pascal: 3 train / 3 test items, but the paper has 2808 / 3; check the download and the selection",
+  ]);
+  assert.match(sized.logs.join("\n"), /warning: pascal: 3 train \/ 3 test items/);
+  const exact = { dataset: "x", n_train: 5, n_test: 2 };
+  assert.strictEqual(sizeWarning(exact, { train: 5, test: 2 }), null);
+  assert.strictEqual(sizeWarning(exact, { train: 0, test: 2 }), null); // 0 is not checked
+  assert.strictEqual(sizeWarning(exact, undefined), null);
+  assert.match(sizeWarning(exact, { test: 3 }) ?? "", /x: 5 train \/ 2 test items, .* \? \/ 3/);
 
   // a class order that differs from the devkit's is caught by the VOC annotations
   const fields = ["filename", "objectcount", "taglist"];

@@ -64,6 +64,18 @@ Deno.test("loadInputs: Embedding objects, missing files and bad input", async ()
   assert.match(data.warnings.join("\n"), /half: Embedding object lacks img\.npy, txt\.npy, y\.npy/);
   assert.match(data.warnings.join("\n"), /empty: .* holds none of/);
   await assert.rejects(loadInputs({ x: `${tmp}/nope` }), /input "x" points at .*does not exist/);
+  // a dataset.json's warnings (e.g. sizes unlike the paper's) are listed once, however many
+  // inputs carry them
+  const w = "pascal: 3 train / 3 test items, but the paper has 2808 / 2841; check the download";
+  for (const d of ["ds1", "ds2"]) {
+    await Deno.mkdir(`${tmp}/${d}`);
+    await Deno.writeTextFile(
+      `${tmp}/${d}/dataset.json`,
+      JSON.stringify({ dataset: "pascal", classes: ["a"], warnings: [w] }),
+    );
+  }
+  const warned = await loadInputs({ a: `${tmp}/ds1`, b: `${tmp}/ds2` });
+  assert.deepEqual(warned.warnings, [w]);
   await Deno.mkdir(`${tmp}/bad`);
   await Deno.writeTextFile(
     `${tmp}/bad/metrics.json`,
