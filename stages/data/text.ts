@@ -192,9 +192,11 @@ export interface TagCountsParams extends Record<string, unknown> {
 }
 
 /**
- * `tag-counts`: word-count vectors over the tag vocabulary. With the dataset's own vocabulary
- * (Pascal's 399 words) when it has one; otherwise tags seen at least `minCount` times (LabelMe:
- * "more than 3 times" = 4). Outputs `txt_train.npy`, `txt_test.npy`, `vocab.json`.
+ * `tag-counts`: word-count vectors over the tag vocabulary. Items with `tagIds` (Pascal's Hwang
+ * tags) are counted by index over the dataset's vocabulary; string tags are tokenised and counted
+ * over the dataset's own vocabulary when it has one, otherwise over the tags seen at least
+ * `minCount` times (LabelMe: "more than 3 times" = 4). Outputs `txt_train.npy`, `txt_test.npy`,
+ * `vocab.json`.
  */
 export const tagCountsKind: StageKind = {
   name: "tag-counts",
@@ -211,7 +213,8 @@ export const tagCountsKind: StageKind = {
     useDatasetVocabulary: {
       type: "boolean",
       default: true,
-      doc: "use the dataset's fixed vocabulary (Pascal 399 words) when items.json has one",
+      doc: "use the dataset's fixed vocabulary for string tags when items.json has one " +
+        "(tag indices, as Hwang's Pascal tags, always count over it)",
     },
   },
   outputs: ["txt_train.npy", "txt_test.npy", "vocab.json"],
