@@ -423,6 +423,7 @@ export async function runStages(
       if (r && typeof r === "object" && "ok" in r) {
         const v = r as StageVerdict;
         verdict = { ok: !!v.ok, summary: String(v.summary) };
+        if (v.detail && typeof v.detail === "object") verdict.detail = v.detail;
       }
       if (ac.signal.aborted) throw new Error("cancelled");
       const duration = performance.now() - t;

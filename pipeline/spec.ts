@@ -602,6 +602,17 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
           }
           resolved[k] = v;
         }
+        const complete = Object.keys(kind.params).every((k) => k in resolved);
+        for (const problem of complete && kind.validate ? kind.validate(resolved) : []) {
+          const node = givenNodes.get(problem.param)?.value;
+          // "expected[3]: ..." points at item 3 of the list when the param is written as one
+          const item = /^\w+\[(\d+)\]/.exec(problem.message);
+          const at = item && isSeq(node) ? node.items[Number(item[1])] ?? node : node;
+          err(
+            at ?? pair.key,
+            `param '${problem.param}' of stage '${name}' (kind '${kind.name}'): ${problem.message}`,
+          );
+        }
       }
       // inputs
       const inputs: InputSpec[] = [];
@@ -673,6 +684,33 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       });
       stageNodes.set(name, { key: pair.key, inputs: inputNodes });
     }
+  }
+
+  // ---- glob inputs (`alias: "p-eval-*-labelme"`) become one input per matching stage, named
+  // `alias:stage`, in pipeline order
+  for (const s of stages.values()) {
+    if (!s.inputs.some((i) => isGlob(i.stage))) continue;
+    const nodes = stageNodes.get(s.name)!.inputs;
+    const expanded: InputSpec[] = [];
+    for (const inp of s.inputs) {
+      if (!isGlob(inp.stage)) {
+        expanded.push(inp);
+        continue;
+      }
+      const hits = matchGlob(stages.keys(), inp.stage).filter((n) => n !== s.name);
+      if (!hits.length) {
+        err(
+          nodes.get(inp.alias),
+          `input '${inp.alias}' of stage '${s.name}': the pattern '${inp.stage}' matches no stage`,
+        );
+      }
+      for (const stage of hits) {
+        const alias = `${inp.alias}:${stage}`;
+        expanded.push({ alias, stage, output: inp.output });
+        nodes.set(alias, nodes.get(inp.alias));
+      }
+    }
+    s.inputs = expanded;
   }
 
   // ---- inputs refer to real stages and outputs

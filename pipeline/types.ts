@@ -80,6 +80,12 @@ export interface StageKind<P extends Params = Params> {
     options: Record<string, string>,
   ) => Promise<Record<string, string>>;
   /**
+   * Checks the resolved params as a whole when the pipeline loads, before anything runs (for
+   * what a {@link ParamSpec} cannot say: a list's rows, fields that depend on each other).
+   * Each problem becomes a spec error located at that param (exit 2).
+   */
+  validate?: (params: P) => { param: string; message: string }[];
+  /**
    * Does the work. Must write every declared output through `ctx.out()`. May return a
    * {@link StageVerdict}: the outputs are committed, but the run is reported as failed.
    */
@@ -96,6 +102,11 @@ export interface StageVerdict {
   ok: boolean;
   /** One line for the run summary. */
   summary: string;
+  /**
+   * A breakdown of the verdict, as JSON the kind defines (e.g. counts and failures per group).
+   * The engine stores it in the manifest and passes it through `reproduce --json` untouched.
+   */
+  detail?: Record<string, unknown>;
 }
 
 /** Kinds by name, handed to the engine by the entry point. */

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { DomainCommand, EngineApi } from "../pipeline/cli.ts";
-import { collectRows } from "./eval/metrics.ts";
+import { collectRows } from "./formats/metrics.ts";
 import { renderTerminalReport } from "./report/terminal.ts";
 
 /** Object directories of the target's stages that are fresh, with the names of the missing ones. */

@@ -33,6 +33,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -202,7 +203,7 @@ async function runCca(ctx: StageContext): Promise<void> {
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method: "cca",
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: "cosine",
     hyper: { ...ctx.params, kEffective: k, rank: model.rank, pcaComponents: v.pcaK },
     notes,

@@ -205,6 +205,16 @@ export function prepareViews(fs: FeatureSet, params: PreprocessParams): Prepared
   return { img, txt, pcaK };
 }
 
+/**
+ * Whether the embedding counts as "with PCA" (the paper's bracketed column): the method's own
+ * `pca` param, or image features that an upstream `pca` stage reduced (it records `pca.img` in
+ * the Feature set's `dataset.json`, e.g. the paper's PCA-1000 on AlexNet fc6).
+ */
+export function pcaApplied(fs: Pick<FeatureSet, "meta">, own: PcaMode): boolean {
+  const upstream = (fs.meta as { pca?: { img?: unknown } }).pca;
+  return own !== "none" || (typeof upstream === "object" && upstream?.img !== undefined);
+}
+
 /** An Embedding artifact to write. */
 export interface Embedding {
   /** Test-set image embeddings. */

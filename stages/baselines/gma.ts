@@ -42,6 +42,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -421,7 +422,7 @@ export async function runGmaStage(
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method: options.name,
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: "cosine",
     hyper: { ...ctx.params, kEffective: img.cols, pcaComponents: v.pcaK },
     notes,

@@ -17,6 +17,7 @@ import { meanAveragePrecision } from "../eval/map.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -488,7 +489,7 @@ async function runLrbs(ctx: StageContext): Promise<void> {
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method: "lrbs",
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: "inner",
     hyper: {
       ...ctx.params,

@@ -15,6 +15,7 @@ import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -150,7 +151,7 @@ async function runMsAlg(ctx: StageContext): Promise<void> {
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method: "msalg",
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: p.score,
     hyper: { ...ctx.params, kEffective: k, pcaComponents: v.pcaK },
     notes,

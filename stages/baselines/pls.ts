@@ -23,6 +23,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -168,7 +169,7 @@ async function runPls(ctx: StageContext): Promise<void> {
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method: "pls",
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: "cosine",
     hyper: { ...ctx.params, kEffective: k, pcaComponents: v.pcaK },
     notes,

@@ -18,6 +18,7 @@ import { fitCca, projectCca } from "./cca.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  pcaApplied,
   prepareViews,
   type PreprocessParams,
   preprocessParams,
@@ -185,7 +186,7 @@ async function runSemantic(ctx: StageContext, method: "sm" | "scm"): Promise<voi
     y: fs.yTest,
     dataset: String(fs.meta.dataset ?? "unknown"),
     method,
-    pca: p.pca !== "none",
+    pca: pcaApplied(fs, p.pca),
     score: p.score,
     hyper,
     notes,

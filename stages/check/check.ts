@@ -1,38 +1,60 @@
 /**
- * The `check` stage kind: reproduced metrics against published numbers, and claims.
+ * The `check` stage kind: reproduced metrics against expected numbers, and claims.
  *
  * Inputs: any number of aliases, each an object (or `metrics.json`) of an `evaluate` or `random`
  * stage. Params:
  *
- * - `expected`: numeric rows `{ dataset, method, pca, similarity, i2t?, t2i?, avg?, tol, source,
- *   note?, degenerate?, stage? }`. Each metric given becomes one check row; it is ok when a
- *   unique metrics row matches and |reproduced − reported| ≤ tol (+1e-9 for float slack). A row
- *   marked `degenerate` is shown as such and judged with its own (wide) `tol`.
- * - `claims`: `{ name?, left, op, right, margin?, required? }`. `left` selects one metrics value
- *   by `{ method, pca?, similarity?, dataset?, metric?, stage? }` (metric defaults to `avg`);
- *   `right` is a number or a selector whose missing fields (except `stage`) are taken from
- *   `left`. With d = left − right and m = margin (default 0), the claim holds when
- *   `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A failing claim fails the run only if
- *   `required: true`.
+ * - `expected`: rows `{ kind, dataset, method, pca, similarity, i2t?, t2i?, avg?, tol?,
+ *   tol_reason?, source, note?, degenerate?, stage? }`. `kind` says what the numbers are:
+ *   `published` (printed in a paper or release; `source` names table, row and column), `anchor`
+ *   (an independent implementation) or `regression` (our own earlier output). Each metric given
+ *   becomes one compared cell; it is ok when a unique metrics row matches and
+ *   |reproduced − expected| ≤ tol (+1e-9 for float slack). `tol` defaults to `default_tol`
+ *   (0.015, 1.5 mAP points); a wider one needs `tol_reason`. A row marked `degenerate` is shown
+ *   as such.
+ * - `claims`: `{ name?, left, op, right, margin?, required?, reason? }`. `left` selects one
+ *   metrics value by `{ method, pca?, similarity?, dataset?, metric?, stage? }` (metric defaults
+ *   to `avg`); `right` is a number or a selector whose missing fields (except `stage`) are taken
+ *   from `left`. With d = left − right and m = margin (default 0), the claim holds when
+ *   `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A failing claim fails the run unless it
+ *   says `required: false` with a `reason`.
  *
+ * Both lists are validated when the pipeline loads (a bad row is a located spec error, exit 2).
  * Matching is case-insensitive on dataset, method and similarity; `pca` must be equal when given
  * (it is required in `expected`). A selector that matches no row, or several rows, fails.
  *
- * Outputs `check.json` and `check.md`; returns a verdict, not ok when any numeric row is out of
- * tolerance or missing, or a required claim fails.
+ * Outputs `check.json` (format: stages/formats/check_result.ts) and `check.md`; returns a
+ * verdict whose `detail` holds the counts and failures of each kind and of the claims.
  * @module
  */
 import Table from "cli-table3";
 import type { StageContext, StageKind, StageVerdict } from "../../pipeline/types.ts";
-import { type MetricRow, readMetrics } from "../eval/metrics.ts";
+import {
+  type CheckResult,
+  type CheckRow,
+  type ClaimResult,
+  countsOk,
+  EXPECTATION_KINDS,
+  type ExpectationKind,
+  failures,
+  KIND_HEADINGS,
+  type Metric,
+  METRICS,
+  summaryLine,
+  tally,
+  writeCheckResult,
+} from "../formats/check_result.ts";
+import { type MetricRow, readMetrics } from "../formats/metrics.ts";
 
-/** A metric name of a row. */
-export type Metric = "i2t" | "t2i" | "avg";
+export type { CheckResult, CheckRow, ClaimResult, Metric };
 
-const METRICS: readonly Metric[] = ["i2t", "t2i", "avg"];
+/** The default tolerance of an expected row: 1.5 mAP points. */
+export const DEFAULT_TOL = 0.015;
 
-/** One published row: the numbers to reproduce. */
+/** One expected row: the numbers to reproduce, and what kind of number they are. */
 export interface ExpectedRow {
+  /** What the expected numbers are: published, an independent anchor, or our own earlier run. */
+  kind: ExpectationKind;
   /** Dataset id. */
   dataset: string;
   /** Method label. */
@@ -41,15 +63,17 @@ export interface ExpectedRow {
   pca: boolean;
   /** Similarity. */
   similarity: string;
-  /** Reported I→T mAP. */
+  /** Expected I→T mAP. */
   i2t?: number;
-  /** Reported T→I mAP. */
+  /** Expected T→I mAP. */
   t2i?: number;
-  /** Reported mean. */
+  /** Expected mean. */
   avg?: number;
-  /** Allowed |reproduced − reported|. */
-  tol: number;
-  /** Where the number comes from. */
+  /** Allowed |reproduced − expected|; default the check's `default_tol`. */
+  tol?: number;
+  /** Required when `tol` is wider than the default: why. */
+  tol_reason?: string;
+  /** Where the number comes from (for `published`: paper, table, row, column). */
   source: string;
   /** Free text shown in the report. */
   note?: string;
@@ -87,62 +111,10 @@ export interface Claim {
   right: Selector | number;
   /** Required gap, see the module doc. */
   margin?: number;
-  /** If true, a failing claim fails the run. */
+  /** False: a failing claim is reported but does not fail the run. Default true. */
   required?: boolean;
-}
-
-/** One compared number. */
-export interface CheckRow {
-  /** Dataset id. */
-  dataset: string;
-  /** Method label. */
-  method: string;
-  /** PCA on the image side. */
-  pca: boolean;
-  /** Similarity. */
-  similarity: string;
-  /** Which metric. */
-  metric: Metric;
-  /** Published value. */
-  reported: number;
-  /** Our value, or null when not found. */
-  reproduced: number | null;
-  /** reproduced − reported, or null. */
-  delta: number | null;
-  /** Tolerance. */
-  tol: number;
-  /** Within tolerance. */
-  ok: boolean;
-  /** Source of the published value. */
-  source: string;
-  /** Note (and why a row was not found). */
-  note: string;
-  /** Numerically degenerate row. */
-  degenerate: boolean;
-  /** Stage that produced the reproduced value, or null. */
-  stage: string | null;
-}
-
-/** One evaluated claim. */
-export interface ClaimResult {
-  /** The claim's name. */
-  claim: string;
-  /** Whether it holds. */
-  holds: boolean;
-  /** The numbers, e.g. `0.4100 > 0.3900`, or why it could not be evaluated. */
-  detail: string;
-  /** Whether a failure fails the run. */
-  required: boolean;
-}
-
-/** The contents of `check.json`. */
-export interface CheckResult {
-  /** No numeric row out of tolerance or missing, and every required claim holds. */
-  ok: boolean;
-  /** Numeric rows. */
-  rows: CheckRow[];
-  /** Claims. */
-  claims: ClaimResult[];
+  /** Why the claim is not required (mandatory with `required: false`). */
+  reason?: string;
 }
 
 const EPS = 1e-9;
@@ -195,29 +167,54 @@ function findOne(
   };
 }
 
-/** Validate the `expected` param; throws naming the row and field. */
-export function parseExpected(value: unknown): ExpectedRow[] {
+/**
+ * Validate the `expected` param; throws naming the row and field.
+ * @param options `defaultTol`: the tolerance of a row without `tol`, and the widest allowed
+ * without `tol_reason`
+ */
+export function parseExpected(
+  value: unknown,
+  options: { defaultTol?: number } = {},
+): ExpectedRow[] {
+  const defaultTol = options.defaultTol ?? DEFAULT_TOL;
   if (!Array.isArray(value)) throw new Error(`check: "expected" must be a list of rows`);
   return value.map((v, i) => {
     const where = `check: expected[${i}]`;
     if (typeof v !== "object" || v === null) throw new Error(`${where} must be an object`);
     const r = v as Record<string, unknown>;
+    if (!EXPECTATION_KINDS.includes(r.kind as ExpectationKind)) {
+      throw new Error(
+        `${where}: "kind" must be one of ${EXPECTATION_KINDS.join(", ")} (published: a ` +
+          `paper's or release's number; anchor: an independent implementation's; regression: ` +
+          `our own earlier output), got ${JSON.stringify(r.kind)}`,
+      );
+    }
     for (const f of ["dataset", "method", "similarity", "source"]) {
-      if (typeof r[f] !== "string") throw new Error(`${where}: "${f}" must be a string`);
+      if (typeof r[f] !== "string" || r[f] === "") {
+        throw new Error(`${where}: "${f}" must be a non-empty string`);
+      }
     }
     if (typeof r.pca !== "boolean") throw new Error(`${where}: "pca" must be true or false`);
-    if (typeof r.tol !== "number" || !(r.tol >= 0)) {
-      throw new Error(`${where}: "tol" must be a number ≥ 0 (e.g. 0.005)`);
+    if (r.tol !== undefined && (typeof r.tol !== "number" || !(r.tol >= 0))) {
+      throw new Error(`${where}: "tol" must be a number ≥ 0 (default ${defaultTol})`);
+    }
+    const tol = (r.tol as number | undefined) ?? defaultTol;
+    if (tol > defaultTol + 1e-12 && (typeof r.tol_reason !== "string" || !r.tol_reason.trim())) {
+      throw new Error(
+        `${where}: tol ${tol} is wider than the default ${defaultTol}; add tol_reason: "why"`,
+      );
     }
     if (!METRICS.some((m) => r[m] !== undefined)) {
       throw new Error(`${where}: give at least one of i2t, t2i, avg`);
     }
     for (const m of METRICS) {
-      if (r[m] !== undefined && typeof r[m] !== "number") {
-        throw new Error(`${where}: "${m}" must be a number`);
+      if (r[m] !== undefined && (typeof r[m] !== "number" || !(r[m] >= 0 && r[m] <= 1))) {
+        throw new Error(
+          `${where}: "${m}" must be a number in [0, 1] (a fraction: write 44.48% as 0.4448)`,
+        );
       }
     }
-    for (const f of ["note", "stage"]) {
+    for (const f of ["note", "stage", "tol_reason"]) {
       if (r[f] !== undefined && typeof r[f] !== "string") {
         throw new Error(`${where}: "${f}" must be a string`);
       }
@@ -225,7 +222,25 @@ export function parseExpected(value: unknown): ExpectedRow[] {
     if (r.degenerate !== undefined && typeof r.degenerate !== "boolean") {
       throw new Error(`${where}: "degenerate" must be true or false`);
     }
-    return r as unknown as ExpectedRow;
+    const known = new Set([
+      "kind",
+      "dataset",
+      "method",
+      "pca",
+      "similarity",
+      ...METRICS,
+      "tol",
+      "tol_reason",
+      "source",
+      "note",
+      "degenerate",
+      "stage",
+    ]);
+    const unknown = Object.keys(r).filter((k) => !known.has(k));
+    if (unknown.length) {
+      throw new Error(`${where}: unknown field(s) ${unknown.join(", ")}; known: ${[...known]}`);
+    }
+    return { ...r, tol } as unknown as ExpectedRow;
   });
 }
 
@@ -255,8 +270,10 @@ export function parseClaims(value: unknown): Claim[] {
     const where = `check: claims[${i}]`;
     if (typeof v !== "object" || v === null) throw new Error(`${where} must be an object`);
     const c = v as Record<string, unknown>;
-    if (c.name !== undefined && typeof c.name !== "string") {
-      throw new Error(`${where}: "name" must be a string`);
+    for (const f of ["name", "reason"]) {
+      if (c[f] !== undefined && typeof c[f] !== "string") {
+        throw new Error(`${where}: "${f}" must be a string`);
+      }
     }
     const left = parseSelector(c.left, `${where}.left`);
     if (left.method === undefined) throw new Error(`${where}.left: "method" is required`);
@@ -270,13 +287,20 @@ export function parseClaims(value: unknown): Claim[] {
     if (c.required !== undefined && typeof c.required !== "boolean") {
       throw new Error(`${where}: "required" must be true or false`);
     }
+    if (c.required === false && !(typeof c.reason === "string" && c.reason.trim())) {
+      throw new Error(
+        `${where}${c.name ? ` (${c.name})` : ""}: a claim with required: false needs ` +
+          `reason: "why it may fail without failing the run"`,
+      );
+    }
     return {
       name: c.name as string | undefined,
       left,
       op: c.op as Claim["op"],
       right,
       margin: c.margin as number | undefined,
-      required: c.required as boolean | undefined,
+      required: c.required !== false,
+      reason: c.reason as string | undefined,
     };
   });
 }
@@ -295,24 +319,27 @@ export function compareExpected(
       pca: e.pca,
       stage: e.stage,
     });
+    const tol = e.tol ?? DEFAULT_TOL;
     for (const m of METRICS) {
-      const reported = e[m];
-      if (reported === undefined) continue;
+      const want = e[m];
+      if (want === undefined) continue;
       const match = "error" in found ? undefined : found.row;
       const reproduced = match ? match[m] : null;
-      const delta = reproduced === null ? null : reproduced - reported;
+      const delta = reproduced === null ? null : reproduced - want;
       const notFound = "error" in found ? `not found: ${found.error}` : "";
       out.push({
+        kind: e.kind,
         dataset: e.dataset,
         method: e.method,
         pca: e.pca,
         similarity: e.similarity,
         metric: m,
-        reported,
+        expected: want,
         reproduced,
         delta,
-        tol: e.tol,
-        ok: delta !== null && Math.abs(delta) <= e.tol + EPS,
+        tol,
+        ...(e.tol_reason ? { tolReason: e.tol_reason } : {}),
+        ok: delta !== null && Math.abs(delta) <= tol + EPS,
         source: e.source,
         note: [e.note, notFound].filter(Boolean).join("; "),
         degenerate: e.degenerate ?? false,
@@ -336,11 +363,14 @@ export function evaluateClaims(
   claims: readonly Claim[],
 ): ClaimResult[] {
   return claims.map((c) => {
-    const claim = claimName(c);
-    const required = c.required ?? false;
+    const base = {
+      claim: claimName(c),
+      required: c.required !== false,
+      ...(c.reason ? { reason: c.reason } : {}),
+    };
     const metric = c.left.metric ?? "avg";
     const left = findOne(rows, c.left);
-    if ("error" in left) return { claim, holds: false, detail: `left: ${left.error}`, required };
+    if ("error" in left) return { ...base, holds: false, detail: `left: ${left.error}` };
     const lv = left.row[metric];
     let rv: number;
     if (typeof c.right === "number") {
@@ -349,16 +379,14 @@ export function evaluateClaims(
       const { stage: _ignored, ...inherit } = c.left;
       const sel: Selector = { ...inherit, ...c.right };
       const right = findOne(rows, sel);
-      if ("error" in right) {
-        return { claim, holds: false, detail: `right: ${right.error}`, required };
-      }
+      if ("error" in right) return { ...base, holds: false, detail: `right: ${right.error}` };
       rv = right.row[sel.metric ?? "avg"];
     }
     const m = c.margin ?? 0;
     const d = lv - rv;
     const holds = c.op === ">" ? d > m : c.op === ">=" ? d >= m : c.op === "<" ? -d > m : -d >= m;
     const gap = m === 0 ? "" : ` (margin ${m}: difference ${fmt(d)})`;
-    return { claim, holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}`, required };
+    return { ...base, holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}` };
   });
 }
 
@@ -370,18 +398,18 @@ function signed(v: number | null): string {
   return v === null ? "—" : `${v >= 0 ? "+" : ""}${v.toFixed(4)}`;
 }
 
-/** The whole check: numeric rows and claims. */
+/** The whole check: compared cells, claims, and the counts of each kind. */
 export function runCheck(
   rows: readonly MetricRow[],
   spec: { expected: readonly ExpectedRow[]; claims: readonly Claim[] },
 ): CheckResult {
   const checked = compareExpected(rows, spec.expected);
   const claims = evaluateClaims(rows, spec.claims);
-  const ok = checked.every((r) => r.ok) && claims.every((c) => c.holds || !c.required);
-  return { ok, rows: checked, claims };
+  const counts = tally(checked, claims);
+  return { ok: countsOk(counts), counts, rows: checked, claims };
 }
 
-function rowLabel(r: CheckRow): string {
+function cellLabel(r: CheckRow): string {
   return `${r.method}${r.pca ? "+PCA" : ""}`;
 }
 
@@ -389,108 +417,148 @@ function okMark(r: CheckRow): string {
   return r.reproduced === null ? "missing" : r.ok ? "ok" : "FAIL";
 }
 
-/** `check.md`: the numeric table and the claims. */
+function claimVerdict(c: ClaimResult): string {
+  if (c.holds) return "holds";
+  return c.required ? "FAILS (required)" : `fails (not required: ${c.reason ?? "no reason"})`;
+}
+
+/** `check.md`: one table per kind of expected number, then the claims. */
 export function renderMarkdown(result: CheckResult): string {
   const lines = [
     `# Check: ${result.ok ? "pass" : "FAIL"}`,
     "",
-    "| dataset | method | similarity | metric | reported | reproduced | Δ | tol | ok | source | note |",
-    "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    `**${summaryLine(result.counts)}**`,
+    "",
   ];
-  for (const r of result.rows) {
-    const note = [r.degenerate ? "**degenerate**" : "", r.note].filter(Boolean).join(" ");
+  for (const kind of EXPECTATION_KINDS) {
+    const rows = result.rows.filter((r) => r.kind === kind);
+    if (!rows.length) continue;
     lines.push(
-      `| ${r.dataset} | ${rowLabel(r)} | ${r.similarity} | ${r.metric} | ${fmt(r.reported)} | ` +
-        `${fmt(r.reproduced)} | ${signed(r.delta)} | ${r.tol} | ${okMark(r)} | ${r.source} | ` +
-        `${note.replaceAll("|", "\\|")} |`,
+      `## ${KIND_HEADINGS[kind]}`,
+      "",
+      "| dataset | method | similarity | metric | expected | reproduced | Δ | tol | ok | source | note |",
+      "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
     );
+    for (const r of rows) {
+      const note = [
+        r.degenerate ? "**degenerate**" : "",
+        r.tolReason ? `tol: ${r.tolReason}` : "",
+        r.note,
+      ].filter(Boolean).join(" ");
+      lines.push(
+        `| ${r.dataset} | ${cellLabel(r)} | ${r.similarity} | ${r.metric} | ${fmt(r.expected)} | ` +
+          `${fmt(r.reproduced)} | ${signed(r.delta)} | ${r.tol} | ${okMark(r)} | ${r.source} | ` +
+          `${note.replaceAll("|", "\\|")} |`,
+      );
+    }
+    lines.push("");
   }
-  if (result.rows.length === 0) lines.push("| (no numeric rows) | | | | | | | | | | |");
-  lines.push("", "## Claims", "");
+  if (result.rows.length === 0) lines.push("(no expected rows)", "");
+  lines.push("## Claims", "");
   if (result.claims.length === 0) {
     lines.push("(none)");
   } else {
-    lines.push("| claim | result | detail | required |", "| --- | --- | --- | --- |");
+    lines.push("| claim | result | detail |", "| --- | --- | --- |");
     for (const c of result.claims) {
       lines.push(
-        `| ${c.claim.replaceAll("|", "\\|")} | ${c.holds ? "holds" : "fails"} | ${c.detail} | ` +
-          `${c.required ? "yes" : "no"} |`,
+        `| ${c.claim.replaceAll("|", "\\|")} | ${claimVerdict(c)} | ${c.detail} |`,
       );
     }
   }
   lines.push(
     "",
-    "A row is ok when |reproduced − reported| ≤ tol. Rows marked degenerate use their own " +
-      "(wide) tol. A claim that fails fails the run only when it is required.",
+    "A cell is ok when |reproduced − expected| ≤ tol. A claim fails the run unless it is marked " +
+      "not required, with its reason.",
     "",
   );
   return lines.join("\n");
 }
 
-/** The terminal table (cli-table3, no colours). */
+/** The terminal tables (cli-table3, no colours): one per kind of expected number, then claims. */
 export function renderTable(result: CheckResult): string {
-  const t = new Table({
-    head: ["dataset", "method", "sim", "metric", "reported", "reproduced", "Δ", "tol", "ok"],
-    style: { head: [], border: [] },
-  });
-  for (const r of result.rows) {
-    t.push([
-      r.dataset,
-      rowLabel(r) + (r.degenerate ? " (degenerate)" : ""),
-      r.similarity,
-      r.metric,
-      fmt(r.reported),
-      fmt(r.reproduced),
-      signed(r.delta),
-      String(r.tol),
-      okMark(r),
-    ]);
-  }
-  let s = t.toString();
-  if (result.claims.length > 0) {
-    const c = new Table({ head: ["claim", "result", "detail"], style: { head: [], border: [] } });
-    for (const x of result.claims) {
-      c.push([
-        x.claim,
-        (x.holds ? "holds" : "fails") + (x.required ? " (required)" : ""),
-        x.detail,
+  const parts: string[] = [summaryLine(result.counts)];
+  for (const kind of EXPECTATION_KINDS) {
+    const rows = result.rows.filter((r) => r.kind === kind);
+    if (!rows.length) continue;
+    const t = new Table({
+      head: ["dataset", "method", "sim", "metric", "expected", "reproduced", "Δ", "tol", "ok"],
+      style: { head: [], border: [] },
+    });
+    for (const r of rows) {
+      t.push([
+        r.dataset,
+        cellLabel(r) + (r.degenerate ? " (degenerate)" : ""),
+        r.similarity,
+        r.metric,
+        fmt(r.expected),
+        fmt(r.reproduced),
+        signed(r.delta),
+        String(r.tol),
+        okMark(r),
       ]);
     }
-    s += "\n" + c.toString();
+    parts.push(`${KIND_HEADINGS[kind]}:`, t.toString());
   }
-  return s;
+  if (result.claims.length > 0) {
+    const c = new Table({ head: ["claim", "result", "detail"], style: { head: [], border: [] } });
+    for (const x of result.claims) c.push([x.claim, claimVerdict(x), x.detail]);
+    parts.push("Claims:", c.toString());
+  }
+  return parts.join("\n");
 }
 
 /** Params of the `check` kind. */
 export interface CheckParams extends Record<string, unknown> {
-  /** Published numeric rows. */
+  /** Expected rows. */
   expected: unknown[];
   /** Claims. */
   claims: unknown[];
+  /** Tolerance of a row without its own. */
+  default_tol: number;
 }
 
 /** The `check` stage kind. */
 export const checkKind: StageKind<CheckParams> = {
   name: "check",
-  description: "compare reproduced metrics with published numbers (± tol) and check claims",
+  description:
+    "compare reproduced metrics with published, anchor and regression numbers (± tol) and " +
+    "check claims",
   module: import.meta.url,
   params: {
     expected: {
       type: "array",
       default: [],
-      doc: "rows {dataset, method, pca, similarity, i2t?, t2i?, avg?, tol, source, note?, " +
-        "degenerate?, stage?}",
+      doc: "rows {kind: published|anchor|regression, dataset, method, pca, similarity, i2t?, " +
+        "t2i?, avg?, tol?, tol_reason?, source, note?, degenerate?, stage?}",
     },
     claims: {
       type: "array",
       default: [],
       doc: "claims {name?, left: selector, op: > >= < <=, right: selector|number, margin?, " +
-        "required?}",
+        "required? (default true), reason? (needed with required: false)}",
+    },
+    default_tol: {
+      type: "number",
+      default: DEFAULT_TOL,
+      doc: "tolerance of a row without tol; a wider tol needs tol_reason",
     },
   },
   outputs: ["check.json", "check.md"],
+  validate(params: CheckParams) {
+    const problems: { param: string; message: string }[] = [];
+    const attempt = (param: string, parse: () => unknown) => {
+      try {
+        parse();
+      } catch (e) {
+        problems.push({ param, message: (e as Error).message.replace(/^check: /, "") });
+      }
+    };
+    attempt("expected", () => parseExpected(params.expected, { defaultTol: params.default_tol }));
+    attempt("claims", () => parseClaims(params.claims));
+    return problems;
+  },
   async run(ctx: StageContext<CheckParams>): Promise<StageVerdict> {
-    const expected = parseExpected(ctx.params.expected);
+    const expected = parseExpected(ctx.params.expected, { defaultTol: ctx.params.default_tol });
     const claims = parseClaims(ctx.params.claims);
     const aliases = Object.keys(ctx.inputs);
     if (aliases.length === 0) {
@@ -507,34 +575,33 @@ export const checkKind: StageKind<CheckParams> = {
       }
     }
     const result = runCheck(rows, { expected, claims });
-    await Deno.writeTextFile(ctx.out("check.json"), JSON.stringify(result, null, 2) + "\n");
+    await writeCheckResult(ctx.out("check.json"), result);
     await Deno.writeTextFile(ctx.out("check.md"), renderMarkdown(result));
     for (const line of renderTable(result).split("\n")) ctx.log(line);
-    const bad = result.rows.filter((r) => !r.ok);
-    const failedRequired = result.claims.filter((c) => !c.holds && c.required);
-    const holding = result.claims.filter((c) => c.holds).length;
-    const claimPart = result.claims.length > 0
-      ? `; claims ${holding}/${result.claims.length} hold`
-      : "";
-    if (result.ok) {
-      return {
-        ok: true,
-        summary: `check: ${result.rows.length}/${result.rows.length} rows within tolerance` +
-          claimPart,
-      };
-    }
-    const what = [
-      ...bad.slice(0, 4).map((r) =>
-        `${rowLabel(r)} ${r.similarity} ${r.metric} ` +
-        (r.reproduced === null ? "missing" : `${fmt(r.reproduced)} vs ${fmt(r.reported)}`)
-      ),
-      ...failedRequired.slice(0, 2).map((c) => `required claim fails: ${c.claim}`),
-    ];
-    const more = bad.length > 4 ? ` (+${bad.length - 4} more)` : "";
-    return {
-      ok: false,
-      summary: `check: ${bad.length}/${result.rows.length} rows out of tolerance or missing` +
-        `${claimPart}: ${what.join("; ")}${more}`,
-    };
+    return verdictOf(result);
   },
 };
+
+/**
+ * The stage verdict of a check: the summary line, then (when it fails) the first failures of
+ * each kind; `detail` carries the counts and every failure, grouped the same way.
+ */
+export function verdictOf(result: CheckResult): StageVerdict {
+  const failed = failures(result);
+  const head = `check: ${summaryLine(result.counts)}`;
+  const shown: string[] = [];
+  for (const [group, list] of Object.entries(failed)) {
+    if (!list.length) continue;
+    const more = list.length > 3 ? ` (+${list.length - 3} more)` : "";
+    shown.push(
+      `${group === "claims" ? "required claims" : group} failing: ${
+        list.slice(0, 3).join("; ")
+      }${more}`,
+    );
+  }
+  return {
+    ok: result.ok,
+    summary: result.ok ? head : `${head} — ${shown.join(" | ")}`,
+    detail: { counts: result.counts, failed },
+  };
+}

@@ -11,7 +11,7 @@ import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { type Matrix, readLabels, readMatrix } from "../tensor_io/npy.ts";
 import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
-import { type MetricRow, metricRow, writeMetrics } from "./metrics.ts";
+import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
 
 /** Params of the `evaluate` kind. */
 export interface EvaluateParams extends Record<string, unknown> {

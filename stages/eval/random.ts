@@ -18,7 +18,7 @@
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { readLabels } from "../tensor_io/npy.ts";
-import { metricRow, writeMetrics } from "./metrics.ts";
+import { metricRow, writeMetrics } from "../formats/metrics.ts";
 
 /** H_n = Σ_{k=1}^{n} 1/k. */
 export function harmonic(n: number): number {

@@ -484,6 +484,7 @@ export async function buildReport(
     similarityTables,
     claims,
     checkOk: data.checkOk,
+    checkCounts: data.checkCounts,
     figures,
     skippedFigures: skipped,
     lambdaSweep: sweepDatasets.flatMap((d) => lambdaPointsFor(data, d, options)),

@@ -2,6 +2,7 @@
  * The report model (what report.json stores) and its Markdown and self-contained HTML renderings.
  * @module
  */
+import { type CheckCounts, summaryLine } from "../formats/check_result.ts";
 import type { LambdaPoint } from "./figures.ts";
 import type { Provenance } from "./provenance.ts";
 import { claimsGrid, type ClaimsTable, type Grid, type ResultTable, tableGrid } from "./tables.ts";
@@ -36,6 +37,8 @@ export interface ReportModel {
   claims: ClaimsTable;
   /** Each check's overall verdict (alias → ok). */
   checkOk: Record<string, boolean>;
+  /** Each check's counts per kind of expected number (alias → counts). */
+  checkCounts: Record<string, CheckCounts>;
   /** Figures written. */
   figures: FigureEntry[];
   /** Figures not drawn, with the reason. */
@@ -115,29 +118,19 @@ export function gridHtml(g: Grid, id: string): string {
 
 const TABLE_LEGEND =
   "Values are mAP over the whole ranked test gallery. `a (b)`: a without PCA, b with PCA on the " +
-  "image side, as in the paper. Δ = reproduced − reported; ✗ marks a cell outside the check's " +
-  "tolerance. A row without a reported value names where its reference comes from.";
+  "image side, as in the paper. Δ = reproduced − expected; ✗ marks a cell outside the check's " +
+  "tolerance. Each expected value is one of three kinds, named in the Reference column: " +
+  "**published** (printed in the paper or the data release, with table, row and column), " +
+  "**anchor** (an independent implementation's number) or **regression** (our own earlier " +
+  "run, kept to catch drift). A row without an expected value names where its reference comes " +
+  "from.";
 
 function checkSummary(m: ReportModel): string {
-  const cells = [...m.tables, ...m.similarityTables].flatMap((t) =>
-    t.rows.flatMap((r) => Object.values(r.cells).flatMap((c) => [c.ok.plain, c.ok.pca]))
-  ).filter((o) => o !== undefined);
-  const bad = cells.filter((o) => o === false).length;
-  const claims = m.claims.rows;
-  const held = claims.filter((c) => c.holds).length;
-  const parts = [
-    cells.length
-      ? `${cells.length - bad}/${cells.length} checked cells within tolerance`
-      : "no checked cells",
-    claims.length ? `${held}/${claims.length} claims hold` : "no claims",
-  ];
-  const checks = Object.entries(m.checkOk);
-  if (checks.length) {
-    parts.push(
-      `check verdicts: ${checks.map(([a, ok]) => `${a}: ${ok ? "ok" : "FAILED"}`).join(", ")}`,
-    );
-  }
-  return parts.join(" · ");
+  const checks = Object.entries(m.checkCounts);
+  if (!checks.length) return "no check among the inputs";
+  return checks.map(([alias, counts]) =>
+    `${alias}: ${m.checkOk[alias] === false ? "FAILED" : "ok"} (${summaryLine(counts)})`
+  ).join("; ");
 }
 
 function fmtSeconds(s: number | undefined): string {

@@ -10,6 +10,12 @@
  * λ lends it to its `curves.json`.
  * @module
  */
+import {
+  type CheckCounts,
+  type CheckRow,
+  type ClaimResult,
+  parseCheckResult,
+} from "../formats/check_result.ts";
 
 /** One evaluated result (the `metrics.json` row schema), plus where it came from. */
 export interface MetricsRow {
@@ -35,49 +41,8 @@ export interface MetricsRow {
   alias: string;
 }
 
-/** One numeric row of a `check.json`. */
-export interface CheckRow {
-  /** Dataset id. */
-  dataset: string;
-  /** Method id. */
-  method: string;
-  /** PCA on the image side. */
-  pca: boolean;
-  /** Similarity. */
-  similarity?: string;
-  /** `i2t`, `t2i` or `avg`. */
-  metric: string;
-  /** The published value. */
-  reported: number;
-  /** Our value. */
-  reproduced: number;
-  /** reproduced − reported. */
-  delta: number;
-  /** Tolerance. */
-  tol?: number;
-  /** Within tolerance. */
-  ok: boolean;
-  /** Where the published value comes from. */
-  source?: string;
-  /** Free text, e.g. "numerically degenerate". */
-  note?: string;
-  /** Marked numerically degenerate by the check. */
-  degenerate?: boolean;
-  /** Stage behind the reproduced value. */
-  stage?: string;
-}
-
-/** A claim of a `check.json`. */
-export interface Claim {
-  /** The claim in words. */
-  claim: string;
-  /** Whether it holds on our numbers. */
-  holds: boolean;
-  /** The numbers behind it. */
-  detail: string;
-  /** Whether a failure fails the run. */
-  required?: boolean;
-}
+/** A compared cell and a claim of a `check.json` (stages/formats/check_result.ts). */
+export type { CheckRow, ClaimResult as Claim };
 
 /** One direction's curves. */
 export interface DirectionCurves {
@@ -158,9 +123,11 @@ export interface ReportInputs {
   /** All check rows. */
   checks: CheckRow[];
   /** All claims. */
-  claims: Claim[];
+  claims: ClaimResult[];
   /** Whether each check.json said ok (alias → ok). */
   checkOk: Record<string, boolean>;
+  /** Each check's counts per kind of expected number (alias → counts). */
+  checkCounts: Record<string, CheckCounts>;
   /** All curve sets. */
   curves: CurveSet[];
   /** All Embedding objects. */
@@ -256,48 +223,6 @@ function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
       alias,
     };
   });
-}
-
-function parseCheck(
-  raw: unknown,
-  path: string,
-): { rows: CheckRow[]; claims: Claim[]; ok: boolean } {
-  if (!isObj(raw)) throw new Error(`${path}: expected an object { ok, rows, claims }`);
-  const rows = (Array.isArray(raw.rows) ? raw.rows : []).map((r: unknown, i: number) => {
-    if (!isObj(r) || typeof r.method !== "string" || typeof r.reported !== "number") {
-      throw new Error(`${path} row ${i}: needs at least {dataset, method, metric, reported}`);
-    }
-    const reported = r.reported as number;
-    const reproduced = typeof r.reproduced === "number" ? r.reproduced : NaN;
-    return {
-      dataset: String(r.dataset ?? ""),
-      method: r.method,
-      pca: r.pca === true,
-      similarity: typeof r.similarity === "string" ? r.similarity : undefined,
-      metric: String(r.metric ?? "avg"),
-      reported,
-      reproduced,
-      delta: typeof r.delta === "number" ? r.delta : reproduced - reported,
-      tol: typeof r.tol === "number" ? r.tol : undefined,
-      ok: r.ok === true,
-      source: typeof r.source === "string" ? r.source : undefined,
-      note: typeof r.note === "string" && r.note ? r.note : undefined,
-      degenerate: r.degenerate === true,
-      stage: typeof r.stage === "string" ? r.stage : undefined,
-    } as CheckRow;
-  });
-  const claims = (Array.isArray(raw.claims) ? raw.claims : []).map((c: unknown, i: number) => {
-    if (!isObj(c) || typeof c.claim !== "string") {
-      throw new Error(`${path} claim ${i}: needs {claim, holds, detail}`);
-    }
-    return {
-      claim: c.claim,
-      holds: c.holds === true,
-      detail: String(c.detail ?? ""),
-      required: typeof c.required === "boolean" ? c.required : undefined,
-    };
-  });
-  return { rows, claims, ok: raw.ok !== false };
 }
 
 function parseCurves(raw: unknown, path: string, alias: string): CurveSet[] {
@@ -422,10 +347,11 @@ async function loadDir(
     found++;
   }
   if (want("check.json") && await exists(p("check.json"))) {
-    const c = parseCheck(await readJson(p("check.json")), p("check.json"));
+    const c = parseCheckResult(await readJson(p("check.json")), p("check.json"));
     acc.checks.push(...c.rows);
     acc.claims.push(...c.claims);
     acc.checkOk[alias] = c.ok;
+    acc.checkCounts[alias] = c.counts;
     info.holds.push("check");
     found++;
   }
@@ -483,6 +409,7 @@ export async function loadInputs(inputs: Record<string, string>): Promise<Report
     checks: [],
     claims: [],
     checkOk: {},
+    checkCounts: {},
     curves: [],
     embeddings: [],
     classNames: {},

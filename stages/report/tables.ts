@@ -1,9 +1,11 @@
 /**
- * The report's tables as data: Tables 1–3 (methods × image query / text query / average, reported |
- * reproduced | Δ, PCA values in brackets), Table 4 (Euclidean against cosine for the DSE variants)
+ * The report's tables as data: Tables 1–3 (methods × image query / text query / average, expected |
+ * reproduced | Δ, PCA values in brackets; each row's reference says what kind of number the
+ * expected one is: published, anchor or regression), Table 4 (Euclidean against cosine for the DSE variants)
  * and the claims. Rendering to Markdown, HTML and the terminal goes through {@link tableGrid}.
  * @module
  */
+import type { ExpectationKind } from "../formats/check_result.ts";
 import type { CheckRow, Claim, MetricsRow, ReportInputs } from "./inputs.ts";
 
 /** Which table to build for which dataset (the `tables` param). */
@@ -30,8 +32,8 @@ export interface Pair {
 
 /** One metric (I→T, T→I or average) of one row. */
 export interface MetricCell {
-  /** Published values. */
-  reported: Pair;
+  /** Expected values (published, anchor or regression: see the row's `kinds`). */
+  expected: Pair;
   /** Our values. */
   reproduced: Pair;
   /** reproduced − reported. */
@@ -52,8 +54,10 @@ export interface TableRow {
   similarity: string;
   /** The three metrics. */
   cells: { i2t: MetricCell; t2i: MetricCell; avg: MetricCell };
-  /** Where the reported numbers come from. */
+  /** Where the expected numbers come from, each source led by its kind. */
   reference: string;
+  /** The kinds of the row's expected numbers (empty: none, reproduced only). */
+  kinds: ExpectationKind[];
   /** Notes from the check (e.g. "numerically degenerate"). */
   notes: string[];
   /** Stages that produced the reproduced numbers. */
@@ -181,7 +185,7 @@ function eqi(a: string | undefined, b: string | undefined): boolean {
 }
 
 function emptyCell(): MetricCell {
-  return { reported: {}, reproduced: {}, delta: {}, ok: {}, degenerate: {} };
+  return { expected: {}, reproduced: {}, delta: {}, ok: {}, degenerate: {} };
 }
 
 function buildRow(
@@ -195,7 +199,7 @@ function buildRow(
   used?: Set<CheckRow>,
 ): TableRow | undefined {
   const cells = { i2t: emptyCell(), t2i: emptyCell(), avg: emptyCell() };
-  const sources = new Set<string>();
+  const sources = new Map<string, ExpectationKind>();
   const notes = new Set<string>();
   const stages = new Set<string>();
   let any = false;
@@ -225,23 +229,23 @@ function buildRow(
     for (const m of METRICS) {
       const c = byMetric.get(m);
       if (c) {
-        cells[m].reported[slot] = c.reported;
+        cells[m].expected[slot] = c.expected;
         cells[m].ok[slot] = c.ok;
         if (c.degenerate) cells[m].degenerate[slot] = true;
-        if (c.source) sources.add(c.source);
+        if (c.source) sources.set(c.source, c.kind);
         if (c.degenerate) notes.add(`† numerically degenerate${pca ? " (with PCA)" : ""}`);
         if (c.note) notes.add(c.note);
         if (c.stage) stages.add(c.stage);
-        if (!row && Number.isFinite(c.reproduced)) cells[m].reproduced[slot] = c.reproduced;
+        if (!row && c.reproduced !== null) cells[m].reproduced[slot] = c.reproduced;
       }
     }
     // The paper reports the average too; when the check only carries both directions, derive it.
-    const ri = cells.i2t.reported[slot], rt = cells.t2i.reported[slot];
-    if (cells.avg.reported[slot] === undefined && ri !== undefined && rt !== undefined) {
-      cells.avg.reported[slot] = (ri + rt) / 2;
+    const ri = cells.i2t.expected[slot], rt = cells.t2i.expected[slot];
+    if (cells.avg.expected[slot] === undefined && ri !== undefined && rt !== undefined) {
+      cells.avg.expected[slot] = (ri + rt) / 2;
     }
     for (const m of METRICS) {
-      const rep = cells[m].reported[slot], ours = cells[m].reproduced[slot];
+      const rep = cells[m].expected[slot], ours = cells[m].reproduced[slot];
       if (rep !== undefined && ours !== undefined) cells[m].delta[slot] = ours - rep;
     }
     if (checks.length) any = true;
@@ -252,7 +256,10 @@ function buildRow(
     label,
     similarity,
     cells,
-    reference: sources.size ? [...sources].join("; ") : fallbackReference,
+    reference: sources.size
+      ? [...sources].map(([source, kind]) => `${kind}: ${source}`).join("; ")
+      : fallbackReference,
+    kinds: [...new Set(sources.values())],
     notes: [...notes],
     stages: [...stages],
   };
@@ -345,13 +352,13 @@ export function buildResultTables(
     for (const c of data.checks) {
       if (!eqi(c.dataset, spec.dataset) || used.has(c)) continue;
       if (spec.methods && !spec.methods.some((m) => same(m, c.method))) continue;
-      const ours = Number.isFinite(c.reproduced)
+      const ours = c.reproduced !== null
         ? `reproduced ${fmt(c.reproduced)}`
         : "no reproduced value";
       notes.push(
         `${methodLabel(c.method, options.methodNames)}${c.pca ? "+PCA" : ""} (${
           c.similarity ?? "?"
-        }, ${c.metric}): reported ${fmt(c.reported)}, ${ours}, check ${c.ok ? "ok" : "FAILED"}${
+        }, ${c.metric}): ${c.kind} ${fmt(c.expected)}, ${ours}, check ${c.ok ? "ok" : "FAILED"}${
           c.note ? ` — ${c.note}` : ""
         }`,
       );
@@ -481,7 +488,7 @@ export function tableGrid(t: ResultTable): Grid {
   const names = { i2t: "Image query (I→T)", t2i: "Text query (T→I)", avg: "Average" };
   for (const m of METRICS) {
     groups.push([names[m], 3]);
-    header.push("reported", "reproduced", "Δ");
+    header.push("expected", "reproduced", "Δ");
   }
   groups.push(["", 1]);
   header.push("Reference");
@@ -490,7 +497,7 @@ export function tableGrid(t: ResultTable): Grid {
     for (const m of METRICS) {
       const c = r.cells[m];
       cells.push(
-        fmtPair(c.reported, { dagger: c.degenerate }),
+        fmtPair(c.expected, { dagger: c.degenerate }),
         fmtPair(c.reproduced),
         fmtPair(c.delta, { format: signed, ok: c.ok }),
       );
@@ -508,7 +515,11 @@ export function claimsGrid(t: ClaimsTable): Grid {
     header: ["Claim", "Verdict", "Numbers"],
     body: t.rows.map((c) => [
       c.claim,
-      c.holds ? "holds" : c.required ? "fails (required: fails the run)" : "fails",
+      c.holds
+        ? "holds"
+        : c.required
+        ? "fails (required: fails the run)"
+        : `fails (not required: ${c.reason ?? "no reason given"})`,
       c.detail,
     ]),
   };

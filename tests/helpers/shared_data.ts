@@ -34,3 +34,26 @@ export function wikipediaDir(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Absolute path of the papers' text folder (`../shared/seeds`): env `DSE_SEEDS`, else beside the
+ * data mirror, else `<repo>/../shared/seeds`; undefined if none holds the Kang et al. full text.
+ */
+export function seedsDir(): string | undefined {
+  const m = dataMirror();
+  const candidates = [
+    Deno.env.get("DSE_SEEDS"),
+    m ? `${m}/../seeds` : undefined,
+    new URL("../../../shared/seeds", import.meta.url).pathname,
+  ];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      Deno.statSync(`${c}/kang17a_fulltext.txt`);
+      return c;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}

@@ -17,7 +17,13 @@ const EXPECT: Record<string, [number, number, string]> = {
   empty_matrix: [4, 18, "has no values"],
   enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
   input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
+  input_glob_no_match: [6, 18, "input 'a' of stage 'c': the pattern 'sxr-*' matches no stage"],
   integer_param_float: [4, 19, "must be an integer, got number 1.5"],
+  kind_validate_problem: [
+    8,
+    11,
+    "param 'limits' of stage 's' (kind 'strict'): limits[1]: 3 is below n",
+  ],
   matrix_key_not_in_name: [4, 13, "lacks {n}"],
   missing_required_param: [2, 3, "missing required param 'n'"],
   missing_uses: [2, 3, "has no `uses: <kind>`; known kinds: combine, envy, fail"],
@@ -143,6 +149,32 @@ Deno.test("parsePipeline: matrix expansion, typed interpolation, inputs, targets
   ]);
   assert.equal(p.targets.get("all")!.length, 6);
   assert.equal(p.defaultTarget, "paper");
+});
+
+Deno.test("parsePipeline: a glob input is one input per matching stage, in pipeline order", () => {
+  const p = parsePipeline(
+    `stages:
+  src-{n}:
+    uses: source
+    matrix: { n: [b, a, c] }
+  other:
+    uses: source
+  all:
+    uses: combine
+    inputs: { first: src-b, srcs: "src-*", out: "src-?/meta.json" }
+`,
+    { file: "g.yaml", registry },
+  );
+  assert.deepEqual(p.stages.get("all")!.inputs, [
+    { alias: "first", stage: "src-b", output: undefined },
+    { alias: "srcs:src-b", stage: "src-b", output: undefined },
+    { alias: "srcs:src-a", stage: "src-a", output: undefined },
+    { alias: "srcs:src-c", stage: "src-c", output: undefined },
+    { alias: "out:src-b", stage: "src-b", output: "meta.json" },
+    { alias: "out:src-a", stage: "src-a", output: "meta.json" },
+    { alias: "out:src-c", stage: "src-c", output: "meta.json" },
+  ]);
+  assert.deepEqual(p.graph.get("all"), ["src-b", "src-a", "src-c"]);
 });
 
 Deno.test("--set: typed values, unknown names and wrong types are errors", () => {

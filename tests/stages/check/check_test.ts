@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import type { StageKind } from "../../../pipeline/types.ts";
 import {
   checkKind,
-  type CheckResult,
   compareExpected,
+  DEFAULT_TOL,
   evaluateClaims,
   parseClaims,
   parseExpected,
   renderMarkdown,
   renderTable,
+  runCheck,
 } from "../../../stages/check/check.ts";
-import { type MetricRow, metricRow, writeMetrics } from "../../../stages/eval/metrics.ts";
+import { type MetricRow, metricRow, writeMetrics } from "../../../stages/formats/metrics.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 
 function row(
@@ -45,6 +46,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
     ROWS,
     parseExpected([
       {
+        kind: "published",
         dataset: "wiki",
         method: "CCA",
         pca: false,
@@ -55,6 +57,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
         source: SRC,
       },
       {
+        kind: "published",
         dataset: "wiki",
         method: "cca",
         pca: true,
@@ -64,6 +67,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
         source: SRC,
       },
       {
+        kind: "published",
         dataset: "wiki",
         method: "blm",
         pca: false,
@@ -73,17 +77,20 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
         source: SRC,
       },
       {
+        kind: "published",
         dataset: "wiki",
         method: "pls",
         pca: false,
         similarity: "cosine",
         i2t: 0.2075,
         tol: 0.03,
+        tol_reason: "rank-deficient",
         source: SRC,
         degenerate: true,
         note: "rank 9",
       },
       {
+        kind: "published",
         dataset: "wiki",
         method: "random",
         pca: false,
@@ -115,6 +122,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
   // Exactly at the tolerance is ok (float slack), just past it is not.
   const edge = compareExpected([row("x", false, "cosine", { i2t: 0.2485, t2i: 0.2 })], [
     {
+      kind: "published",
       dataset: "wiki",
       method: "x",
       pca: false,
@@ -124,6 +132,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
       source: SRC,
     },
     {
+      kind: "published",
       dataset: "wiki",
       method: "x",
       pca: false,
@@ -139,6 +148,7 @@ Deno.test("compareExpected: within, out of tolerance, missing, degenerate", () =
 Deno.test("compareExpected: several matching rows is a failure that names the stages", () => {
   const dup = [...ROWS, { ...ROWS[0], stage: "eval-cca-again" }];
   const e = {
+    kind: "published" as const,
     dataset: "wiki",
     method: "cca",
     pca: false,
@@ -204,6 +214,7 @@ Deno.test("evaluateClaims: holds, fails, inheritance, numbers, margins, missing"
 
 Deno.test("parseExpected / parseClaims: errors say what is wrong", () => {
   const base = {
+    kind: "published",
     dataset: "wiki",
     method: "cca",
     pca: false,
@@ -213,10 +224,34 @@ Deno.test("parseExpected / parseClaims: errors say what is wrong", () => {
     source: SRC,
   };
   assert.throws(() => parseExpected({}), /must be a list/);
-  assert.throws(() => parseExpected([{ ...base, tol: undefined }]), /expected\[0\]: "tol" must be/);
+  assert.throws(() => parseExpected([{ ...base, tol: -1 }]), /expected\[0\]: "tol" must be/);
   assert.throws(() => parseExpected([{ ...base, i2t: undefined }]), /at least one of i2t/);
   assert.throws(() => parseExpected([{ ...base, pca: "no" }]), /"pca" must be true or false/);
-  assert.throws(() => parseExpected([{ ...base, source: undefined }]), /"source" must be a string/);
+  assert.throws(
+    () => parseExpected([{ ...base, source: undefined }]),
+    /"source" must be a non-empty/,
+  );
+  // what kind of number it is must be said
+  assert.throws(() => parseExpected([{ ...base, kind: undefined }]), /"kind" must be one of/);
+  assert.throws(
+    () => parseExpected([{ ...base, kind: "reported" }]),
+    /published, anchor, regression/,
+  );
+  // percentages are caught: the paper prints 44.48, the check wants 0.4448
+  assert.throws(() => parseExpected([{ ...base, i2t: 44.48 }]), /write 44\.48% as 0\.4448/);
+  // tol defaults to 0.015; a wider one needs its reason, and the option moves the default
+  assert.equal(parseExpected([{ ...base, tol: undefined }])[0].tol, DEFAULT_TOL);
+  assert.equal(DEFAULT_TOL, 0.015);
+  assert.throws(
+    () => parseExpected([{ ...base, tol: 0.02 }]),
+    /wider than the default .*tol_reason/,
+  );
+  assert.equal(parseExpected([{ ...base, tol: 0.02, tol_reason: "seed spread" }])[0].tol, 0.02);
+  assert.equal(parseExpected([{ ...base, tol: 0.02 }], { defaultTol: 0.02 })[0].tol, 0.02);
+  assert.throws(
+    () => parseExpected([{ ...base, tolerance: 0.01 }]),
+    /unknown field\(s\) tolerance/,
+  );
   const claim = { left: { method: "a" }, op: ">", right: 0 };
   assert.throws(() => parseClaims([{ ...claim, op: "=" }]), /claims\[0\]: "op" must be one of/);
   assert.throws(() => parseClaims([{ ...claim, left: {} }]), /left: "method" is required/);
@@ -225,50 +260,64 @@ Deno.test("parseExpected / parseClaims: errors say what is wrong", () => {
     () => parseClaims([{ ...claim, left: { method: "a", metric: "map" } }]),
     /"metric" must be one of i2t, t2i, avg/,
   );
+  // claims bind by default; opting out needs a reason
+  assert.equal(parseClaims([claim])[0].required, true);
+  assert.throws(() => parseClaims([{ ...claim, required: false }]), /required: false needs reason/);
+  const optedOut = parseClaims([{ ...claim, required: false, reason: "our addition" }])[0];
+  assert.equal(optedOut.required, false);
+  assert.equal(optedOut.reason, "our addition");
 });
 
-Deno.test("renderMarkdown / renderTable: the table and the claims", () => {
-  const result: CheckResult = {
-    ok: false,
-    rows: compareExpected(ROWS, [
-      {
-        dataset: "wiki",
-        method: "cca",
-        pca: true,
-        similarity: "cosine",
-        i2t: 0.2649,
-        tol: 0.005,
-        source: SRC,
-      },
-      {
-        dataset: "wiki",
-        method: "pls",
-        pca: false,
-        similarity: "cosine",
-        i2t: 0.2075,
-        tol: 0.005,
-        source: SRC,
-        degenerate: true,
-      },
-    ]),
-    claims: evaluateClaims(
-      ROWS,
-      parseClaims([{ name: "c1", left: { method: "random" }, op: "<", right: 0.1 }]),
-    ),
-  };
+Deno.test("renderMarkdown / renderTable: one table per kind, the counts, the claims", () => {
+  const expected = parseExpected([
+    { ...PASSING[0], method: "cca", pca: true, i2t: 0.2649, t2i: undefined, tol: 0.005 },
+    { ...PASSING[2], i2t: 0.2075, t2i: undefined, tol: 0.005 },
+    { ...PASSING[0], kind: "anchor", method: "pls", source: "numpy", i2t: 0.2355, t2i: undefined },
+    { ...PASSING[0], kind: "regression", method: "dse-s", source: "our run", i2t: 0.40 },
+  ]);
+  const claims = parseClaims([
+    { name: "c1", left: { method: "random" }, op: "<", right: 0.1 },
+    { name: "c2", left: { method: "random" }, op: "<", right: 0.1, required: false, reason: "r" },
+  ]);
+  const result = runCheck(ROWS, { expected, claims });
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.counts, {
+    rows: {
+      published: { ok: 1, total: 2 },
+      anchor: { ok: 1, total: 1 },
+      regression: { ok: 1, total: 2 }, // t2i 0.36 vs 0.1978
+    },
+    claims: { ok: 0, total: 2, failedRequired: 1 },
+  });
   const md = renderMarkdown(result);
   assert.match(md, /^# Check: FAIL/);
-  assert.match(md, /\| reported \| reproduced \| Δ \| tol \| ok \|/);
   assert.match(
     md,
-    /\| wiki \| cca\+PCA \| cosine \| i2t \| 0\.2649 \| 0\.2649 \| \+0\.0000 \| 0\.005 \| ok \|/,
+    /\*\*published 1\/2 · anchors 1\/1 · regression 1\/2 · claims 0\/2 \(1 failing, not required\)\*\*/,
   );
+  // the three kinds under their own headings, in order, never mixed
+  const heads = [...md.matchAll(/^## (.*)$/gm)].map((m) => m[1]);
+  assert.deepEqual(heads, [
+    "Published (a paper's or a release's number)",
+    "Anchors (an independent implementation's number)",
+    "Regression (our own earlier output)",
+    "Claims",
+  ]);
+  const section = (h: string) => md.split(`## ${h}`)[1].split("## ")[0];
+  assert.match(section("Published"), /\| cca\+PCA \| cosine \| i2t \| 0\.2649 \| 0\.2649 \|/);
+  assert.ok(!section("Published").includes("dse-s"));
+  assert.match(section("Regression"), /\| dse-s \| cosine \| t2i \|/);
+  assert.match(md, /\| expected \| reproduced \| Δ \| tol \| ok \|/);
+  assert.ok(!md.includes("| reported |"));
   assert.match(
     md,
     /\| pls \| cosine \| i2t \| 0\.2075 \| 0\.2355 \| \+0\.0280 \| 0\.005 \| FAIL \| .* \*\*degenerate\*\*/,
   );
-  assert.match(md, /\| c1 \| fails \| 0\.1184 < 0\.1000 \| no \|/);
+  assert.match(md, /\| c1 \| FAILS \(required\) \| 0\.1184 < 0\.1000 \|/);
+  assert.match(md, /\| c2 \| fails \(not required: r\) \|/);
   const table = renderTable(result);
+  assert.match(table.split("\n")[0], /^published 1\/2 · anchors 1\/1/);
+  assert.match(table, /Anchors \(an independent implementation's number\):/);
   assert.match(table, /pls \(degenerate\)/);
   assert.match(table, /c1/);
   assert.ok(!table.includes("\x1b["), "no ANSI colours in the log");
@@ -284,6 +333,7 @@ async function fixtures(): Promise<Record<string, string>> {
 
 const PASSING = [
   {
+    kind: "published",
     dataset: "wiki",
     method: "cca",
     pca: false,
@@ -294,6 +344,7 @@ const PASSING = [
     source: SRC,
   },
   {
+    kind: "published",
     dataset: "wiki",
     method: "random",
     pca: false,
@@ -304,6 +355,7 @@ const PASSING = [
     source: SRC,
   },
   {
+    kind: "published",
     dataset: "wiki",
     method: "pls",
     pca: false,
@@ -311,6 +363,7 @@ const PASSING = [
     i2t: 0.2075,
     t2i: 0.1654,
     tol: 0.03,
+    tol_reason: "rank-deficient",
     source: SRC,
     degenerate: true,
   },
@@ -327,24 +380,39 @@ Deno.test("check kind: all rows within tolerance → ok verdict; a failing claim
         left: { method: "dse-ds" },
         op: ">",
         right: { method: "dse-s" },
+        required: false,
+        reason: "no DSE-DS in this fixture",
       }],
     },
   });
   assert.equal(run.verdict && run.verdict.ok, true);
-  assert.match(
-    run.verdict ? run.verdict.summary : "",
-    /6\/6 rows within tolerance; claims 0\/1 hold/,
+  assert.equal(
+    run.verdict?.summary,
+    "check: published 6/6 · claims 0/1 (1 failing, not required)",
   );
+  assert.deepEqual(run.verdict?.detail, {
+    counts: {
+      rows: {
+        published: { ok: 6, total: 6 },
+        anchor: { ok: 0, total: 0 },
+        regression: { ok: 0, total: 0 },
+      },
+      claims: { ok: 0, total: 1, failedRequired: 0 },
+    },
+    failed: { published: [], anchor: [], regression: [], claims: [] },
+  });
   const json = JSON.parse(await Deno.readTextFile(`${run.dir}/check.json`));
   assert.equal(json.ok, true);
   assert.equal(json.rows.length, 6);
+  assert.deepEqual(Object.keys(json), ["ok", "counts", "rows", "claims"]);
   assert.deepEqual(Object.keys(json.rows[0]), [
+    "kind",
     "dataset",
     "method",
     "pca",
     "similarity",
     "metric",
-    "reported",
+    "expected",
     "reproduced",
     "delta",
     "tol",
@@ -360,6 +428,7 @@ Deno.test("check kind: all rows within tolerance → ok verdict; a failing claim
       holds: false,
       detail: "left: no metrics row for dse-ds (methods present: cca, dse-cs, dse-s, pls, random)",
       required: false,
+      reason: "no DSE-DS in this fixture",
     },
   ]);
   assert.match(await Deno.readTextFile(`${run.dir}/check.md`), /# Check: pass/);
@@ -374,6 +443,7 @@ Deno.test("check kind: a row out of tolerance → verdict ok false, outputs stil
       expected: [
         ...PASSING,
         {
+          kind: "published",
           dataset: "wiki",
           method: "cca",
           pca: true,
@@ -389,8 +459,11 @@ Deno.test("check kind: a row out of tolerance → verdict ok false, outputs stil
   assert.equal(run.verdict.ok, false);
   assert.match(
     run.verdict.summary,
-    /1\/7 rows out of tolerance or missing: cca\+PCA cosine i2t 0\.2649 vs 0\.2749/,
+    /^check: published 6\/7 · claims 0\/0 — published failing: cca\+PCA cosine i2t \(wiki\): 0\.2649 vs 0\.2749 ± 0\.005 \[PROVENANCE\.md\]$/,
   );
+  const detail = run.verdict.detail as { failed: Record<string, string[]> };
+  assert.equal(detail.failed.published.length, 1);
+  assert.deepEqual(detail.failed.claims, []);
   const json = JSON.parse(await Deno.readTextFile(`${run.dir}/check.json`));
   assert.equal(json.ok, false);
   assert.match(await Deno.readTextFile(`${run.dir}/check.md`), /# Check: FAIL/);
@@ -402,6 +475,7 @@ Deno.test("check kind: a missing row or a failing required claim fails the run",
     inputs,
     params: {
       expected: [{
+        kind: "published",
         dataset: "wiki",
         method: "gmmfa",
         pca: false,
@@ -413,7 +487,10 @@ Deno.test("check kind: a missing row or a failing required claim fails the run",
     },
   });
   assert.equal(missing.verdict && missing.verdict.ok, false);
-  assert.match(missing.verdict ? missing.verdict.summary : "", /gmmfa cosine i2t missing/);
+  assert.match(
+    missing.verdict ? missing.verdict.summary : "",
+    /gmmfa cosine i2t \(wiki\): missing/,
+  );
   const required = await runKind(checkKind as StageKind, {
     inputs,
     params: {
@@ -422,15 +499,30 @@ Deno.test("check kind: a missing row or a failing required claim fails the run",
         left: { method: "dse-s", similarity: "cosine" },
         op: ">",
         right: { method: "dse-cs" },
-        required: true,
       }],
     },
   });
   assert.equal(required.verdict && required.verdict.ok, false);
   assert.match(
     required.verdict ? required.verdict.summary : "",
-    /required claim fails: S beats CS/,
+    /claims 0\/1 — required claims failing: S beats CS: 0\.3800 > 0\.4000/,
   );
+  // the same claim with required: false and its reason is reported, and the run passes
+  const optional = await runKind(checkKind as StageKind, {
+    inputs,
+    params: {
+      claims: [{
+        name: "S beats CS",
+        left: { method: "dse-s", similarity: "cosine" },
+        op: ">",
+        right: { method: "dse-cs" },
+        required: false,
+        reason: "a test",
+      }],
+    },
+  });
+  assert.equal(optional.verdict?.ok, true);
+  assert.match(optional.verdict?.summary ?? "", /claims 0\/1 \(1 failing, not required\)/);
 });
 
 Deno.test("check kind: bad inputs are reported with the alias", async () => {
@@ -440,4 +532,123 @@ Deno.test("check kind: bad inputs are reported with the alias", async () => {
     () => runKind(checkKind as StageKind, { inputs: { cca: empty } }),
     /input "cca": .*no metrics\.json here/,
   );
+});
+
+/** A stand-in evaluation: one metrics row whose values come from params. */
+const fixedMetrics: StageKind = {
+  name: "fixed-metrics",
+  description: "writes one metrics row from its params (test)",
+  module: import.meta.url,
+  params: { i2t: { type: "number" }, t2i: { type: "number" } },
+  outputs: ["metrics.json"],
+  async run(ctx) {
+    const id = { dataset: "wiki", method: "cca", pca: false, similarity: "cosine" };
+    await writeMetrics(ctx.out("metrics.json"), [
+      metricRow({ ...id, stage: ctx.name }, ctx.params as { i2t: number; t2i: number }),
+    ]);
+  },
+};
+
+const CLI_PIPELINE = `params:
+  i2t: 0.30
+  bar: 0.25
+  required: false
+stages:
+  eval-cca:
+    uses: fixed-metrics
+    with: { i2t: "\${{ params.i2t }}", t2i: 0.2 }
+  check:
+    uses: check
+    inputs: { cca: eval-cca }
+    with:
+      expected:
+        - { kind: published, dataset: wiki, method: cca, pca: false, similarity: cosine, i2t: 0.30, source: "A paper, Table 1, CCA, Image query" }
+      claims:
+        - { name: "CCA above the bar", left: { method: cca, metric: i2t }, op: ">", right: "\${{ params.bar }}", required: "\${{ params.required }}", reason: "an illustration" }
+targets:
+  all: [check]
+`;
+
+Deno.test("check through the CLI: a value past its tolerance exits 1 naming the row, also from the cache; a claim not required does not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "check-cli-" });
+  await Deno.writeTextFile(`${dir}/pipeline.yaml`, CLI_PIPELINE);
+  const registry = new Map<string, StageKind>([
+    ["check", checkKind as StageKind],
+    ["fixed-metrics", fixedMetrics],
+  ]);
+  const { main } = await import("../../../pipeline/cli.ts");
+  const run = async (...args: string[]) => {
+    const lines: string[] = [];
+    const sink = (s: string) => lines.push(s);
+    const code = await main([
+      "reproduce",
+      "all",
+      "--in-process",
+      "--pipeline",
+      `${dir}/pipeline.yaml`,
+      "--artifacts",
+      `${dir}/artifacts`,
+      ...args,
+    ], { registry, stdout: sink, stderr: sink, tty: false });
+    return { code, text: lines.join("\n") };
+  };
+  const ok = await run();
+  assert.equal(ok.code, 0, ok.text);
+  assert.match(ok.text, /verdict ok: check: published 1\/1 · claims 1\/1/);
+
+  // our value moved past the tolerance (0.33 vs 0.30 ± 0.015): exit 1, the row and its source named
+  const row =
+    /verdict FAIL check: .*published failing: cca cosine i2t \(wiki\): 0\.3300 vs 0\.3000 ± 0\.015 \[A paper, Table 1, CCA, Image query\]/;
+  const moved = await run("--set", "i2t=0.33");
+  assert.equal(moved.code, 1, moved.text);
+  assert.match(moved.text, row);
+  const cached = await run("--set", "i2t=0.33");
+  assert.equal(cached.code, 1, cached.text);
+  assert.match(cached.text, /FAILED: 2 cached/);
+  assert.match(cached.text, row);
+  // --json carries the same verdict, broken down by kind
+  const json = await run("--set", "i2t=0.33", "--json");
+  assert.equal(json.code, 1);
+  const summary = JSON.parse(json.text.slice(json.text.indexOf("{")));
+  const check = summary.stages.find((s: { name: string }) => s.name === "check");
+  assert.deepEqual(check.verdict.detail.counts.rows.published, { ok: 1 - 1, total: 1 });
+  assert.equal(check.verdict.detail.failed.published.length, 1);
+  assert.deepEqual(check.verdict.detail.failed.claims, []);
+
+  // a claim that fails: not required → reported, exit 0; required → exit 1, the claim named
+  const optional = await run("--set", "bar=0.5");
+  assert.equal(optional.code, 0, optional.text);
+  assert.match(optional.text, /claims 0\/1 \(1 failing, not required\)/);
+  const required = await run("--set", "bar=0.5", "--set", "required=true");
+  assert.equal(required.code, 1, required.text);
+  assert.match(required.text, /required claims failing: CCA above the bar: 0\.3000 > 0\.5000/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("check: a bad expected row is a spec error at load time, located, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "check-spec-" });
+  const bad = CLI_PIPELINE.replace("i2t: 0.30, source", "i2t: 30, tol: 0.05, source");
+  await Deno.writeTextFile(`${dir}/pipeline.yaml`, bad);
+  const registry = new Map<string, StageKind>([
+    ["check", checkKind as StageKind],
+    ["fixed-metrics", fixedMetrics],
+  ]);
+  const { main } = await import("../../../pipeline/cli.ts");
+  const lines: string[] = [];
+  const code = await main([
+    "reproduce",
+    "all",
+    "--pipeline",
+    `${dir}/pipeline.yaml`,
+    "--artifacts",
+    `${dir}/artifacts`,
+  ], { registry, stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), tty: false });
+  assert.equal(code, 2, lines.join("\n"));
+  // line 14 holds the row; the message says what to write
+  assert.match(
+    lines.join("\n"),
+    /pipeline\.yaml:14:\d+: error: param 'expected' of stage 'check' \(kind 'check'\): expected\[0\]: tol 0\.05 is wider than the default 0\.015; add tol_reason/,
+  );
+  await assert.rejects(Deno.stat(`${dir}/artifacts/objects`));
+  await Deno.remove(dir, { recursive: true });
 });

@@ -7,7 +7,7 @@ import {
   resolveSimilarities,
 } from "../../../stages/eval/evaluate.ts";
 import { meanAveragePrecision } from "../../../stages/eval/map.ts";
-import { readMetrics } from "../../../stages/eval/metrics.ts";
+import { readMetrics } from "../../../stages/formats/metrics.ts";
 import { type Matrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 

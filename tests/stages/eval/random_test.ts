@@ -7,7 +7,7 @@ import {
   harmonic,
   randomKind,
 } from "../../../stages/eval/random.ts";
-import { readMetrics } from "../../../stages/eval/metrics.ts";
+import { readMetrics } from "../../../stages/formats/metrics.ts";
 import { writeLabels } from "../../../stages/tensor_io/npy.ts";
 import { wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";

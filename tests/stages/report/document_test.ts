@@ -40,9 +40,19 @@ function model(): ReportModel {
     claims: {
       id: "claims",
       title: "Claims",
-      rows: [{ claim: "x > y", holds: false, detail: "1 < 2" }],
+      rows: [{ claim: "x > y", holds: false, detail: "1 < 2", required: true }],
     },
-    checkOk: { check: true },
+    checkOk: { check: false },
+    checkCounts: {
+      check: {
+        rows: {
+          published: { ok: 2, total: 3 },
+          anchor: { ok: 1, total: 1 },
+          regression: { ok: 0, total: 0 },
+        },
+        claims: { ok: 0, total: 1, failedRequired: 1 },
+      },
+    },
     figures: [{
       id: "fig5_w",
       number: "5",
@@ -78,7 +88,10 @@ Deno.test("toMarkdown and toHtml carry claims, figures, provenance and warnings"
   const m = model();
   const md = toMarkdown(m);
   assert.match(md, /^# T <1>/);
-  assert.match(md, /0\/1 claims hold/);
+  // the same counts as the CLI, each kind on its own, and a legend that names the kinds
+  const summary = "check: FAILED (published 2/3 · anchors 1/1 · claims 0/1)";
+  assert.ok(md.includes(`**Summary:** ${summary}`), md.slice(0, 300));
+  assert.match(md, /\*\*published\*\* \(printed in the paper.*\*\*anchor\*\*.*\*\*regression\*\*/);
   assert.match(md, /!\[Fig\. 5\]\(figures\/fig5_w\.png\)/);
   assert.match(md, /Git commit: abc \(dirty: uncommitted changes\)/);
   assert.match(md, /\| a \| – \| metrics \| k1 \| 1\.5 min \| – \| – \| eval-a, eval-b \|/);
@@ -91,7 +104,8 @@ Deno.test("toMarkdown and toHtml carry claims, figures, provenance and warnings"
     /<figure id="fig5_w"><img alt="Fig\. 5" src="data:image\/png;base64,iVBORw==" width="10">/,
   );
   assert.match(html, /<table id="claims">/);
-  assert.match(html, /<td class="bad">fails<\/td>/);
+  assert.match(html, /<td class="bad">fails \(required: fails the run\)<\/td>/);
+  assert.ok(html.includes(summary), "the HTML summary gives the same counts");
   assert.match(html, /<table id="provenance">/);
   const svgOnly = toHtml(m, { fig5_w: { svg: `<?xml version="1.0"?><svg id="s"></svg>` } });
   assert.match(svgOnly, /<figure id="fig5_w"><svg id="s"><\/svg>/);

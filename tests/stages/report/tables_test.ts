@@ -23,7 +23,7 @@ async function fixtures(): Promise<ReportInputs> {
   });
 }
 
-Deno.test("Tables 1–3: reported | reproduced | Δ with PCA in brackets", async () => {
+Deno.test("Tables 1–3: expected | reproduced | Δ with PCA in brackets, the kind in the reference", async () => {
   const data = await fixtures();
   const [t1, t2] = buildResultTables(data, {
     tables: [
@@ -48,12 +48,18 @@ Deno.test("Tables 1–3: reported | reproduced | Δ with PCA in brackets", async
     "DSE-DS",
   ]);
   const cca = t1.rows.find((r) => r.method === "cca")!;
-  assert.deepEqual(cca.cells.i2t.reported, { plain: 0.2435, pca: 0.2649 });
+  assert.deepEqual(cca.cells.i2t.expected, { plain: 0.2435, pca: 0.2649 });
   assert.deepEqual(cca.cells.i2t.reproduced, { plain: 0.2436, pca: 0.265 });
   assert.ok(Math.abs(cca.cells.t2i.delta.pca! - -0.0002) < 1e-12);
-  // The reported average is derived from the two reported directions.
-  assert.ok(Math.abs(cca.cells.avg.reported.plain! - (0.2435 + 0.1978) / 2) < 1e-12);
-  assert.equal(cca.reference, "PROVENANCE.md (TongJiayan/Multimodal-Retrieve)");
+  // The expected average is derived from the two expected directions.
+  assert.ok(Math.abs(cca.cells.avg.expected.plain! - (0.2435 + 0.1978) / 2) < 1e-12);
+  assert.equal(cca.reference, "published: PROVENANCE.md (TongJiayan/Multimodal-Retrieve)");
+  assert.deepEqual(cca.kinds, ["published"]);
+  // a row without an expected value has no kind, and says so
+  const lrbs = t1.rows.find((r) => r.method === "lrbs")!;
+  assert.deepEqual(lrbs.kinds, []);
+  assert.equal(lrbs.reference, "methods.md §14");
+  assert.deepEqual(tableGrid(t1).header.slice(2, 5), ["expected", "reproduced", "Δ"]);
   const grid = tableGrid(t1);
   const ccaRow = grid.body[1];
   assert.deepEqual(ccaRow.slice(0, 5), [
@@ -77,7 +83,7 @@ Deno.test("Tables 1–3: reported | reproduced | Δ with PCA in brackets", async
   // SM has no published value: its reference is the table's fallback; SCM uses its check's NC.
   const sm = t1.rows.find((r) => r.method === "sm")!;
   assert.equal(sm.reference, "methods.md §14");
-  assert.deepEqual(sm.cells.i2t.reported, {});
+  assert.deepEqual(sm.cells.i2t.expected, {});
   assert.equal(t1.rows.find((r) => r.method === "scm")!.similarity, "nc");
   // DSE rows show cosine, the λ-sweep rows do not leak into the table.
   const ds = t1.rows.find((r) => r.method === "dse-ds")!;
@@ -111,7 +117,7 @@ Deno.test("claims table keeps verdicts and numbers", async () => {
   const g = claimsGrid(buildClaimsTable(await fixtures()));
   assert.equal(g.body.length, 5);
   assert.deepEqual(g.body[0], ["DSE-CS > DSE-S (cosine, avg)", "holds", "0.2715 > 0.2600"]);
-  assert.equal(g.body[4][1], "fails");
+  assert.equal(g.body[4][1], "fails (not required: not a claim of the paper)");
   assert.equal(
     claimsGrid({
       id: "c",

@@ -6,7 +6,7 @@ import {
   readMetrics,
   validateRow,
   writeMetrics,
-} from "../../../stages/eval/metrics.ts";
+} from "../../../stages/formats/metrics.ts";
 
 const row = (method: string, stage: string): MetricRow =>
   metricRow({ dataset: "wiki", method, pca: false, similarity: "cosine", stage }, {
