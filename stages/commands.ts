@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import type { DomainCommand, EngineApi } from "../pipeline/cli.ts";
-import { collectRows } from "./formats/metrics.ts";
+import { type CheckRow, readCheckResult, summaryLine } from "./formats/check_result.ts";
+import { collectRows, type MetricRow } from "./formats/metrics.ts";
 import { renderTerminalReport } from "./report/terminal.ts";
 
 /** Object directories of the target's stages that are fresh, with the names of the missing ones. */
@@ -36,6 +37,51 @@ function parse(args: string[]) {
   });
 }
 
+/** What a check compared one metric of a row with (`metrics --json`'s `expected` field). */
+export interface RowExpectation {
+  /** published, anchor or regression. */
+  kind: CheckRow["kind"];
+  /** i2t, t2i or avg. */
+  metric: CheckRow["metric"];
+  /** The expected value. */
+  expected: number;
+  /** Its tolerance. */
+  tol: number;
+  /** Within it. */
+  ok: boolean;
+  /** Where the expected value comes from. */
+  source: string;
+}
+
+/**
+ * Attach to each metrics row what the target's checks compared it with, by kind: a row gets
+ * `expected: RowExpectation[]` when a check matched it (same stage and labels).
+ */
+export function withExpectations(
+  rows: readonly MetricRow[],
+  checked: readonly CheckRow[],
+): (MetricRow & { expected?: RowExpectation[] })[] {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  return rows.map((r) => {
+    const hits = checked.filter((c) =>
+      c.stage === r.stage && same(c.method, r.method) && same(c.dataset, r.dataset) &&
+      same(c.similarity, r.similarity) && c.pca === r.pca
+    );
+    if (!hits.length) return { ...r };
+    return {
+      ...r,
+      expected: hits.map((c) => ({
+        kind: c.kind,
+        metric: c.metric,
+        expected: c.expected,
+        tol: c.tol,
+        ok: c.ok,
+        source: c.source,
+      })),
+    };
+  });
+}
+
 /** `metrics [target] [--json]`: every evaluated row of the target. */
 export const metricsCommand: DomainCommand = {
   description: "every evaluated mAP row of a target ({dataset, method, pca, similarity, ...})",
@@ -46,16 +92,23 @@ export const metricsCommand: DomainCommand = {
       positionals[0],
       (k) => k === "evaluate" || k === "random",
     );
-    const rows = await collectRows(dirs, { skipMissing: true });
+    const checks = await freshDirs(api, positionals[0], (k) => k === "check");
+    const results = await Promise.all(checks.dirs.map((d) => readCheckResult(d)));
+    const rows = withExpectations(
+      await collectRows(dirs, { skipMissing: true }),
+      results.flatMap((c) => c.rows),
+    );
     if (values.json) {
       api.stdout(JSON.stringify(rows, null, 1));
     } else {
       for (const r of rows) {
+        const kinds = [...new Set((r.expected ?? []).map((e) => e.kind))].join("+") || "-";
         api.stdout(
-          [r.dataset, r.method, r.pca ? "pca" : "-", r.similarity, r.i2t, r.t2i, r.avg]
+          [r.dataset, r.method, r.pca ? "pca" : "-", r.similarity, r.i2t, r.t2i, r.avg, kinds]
             .map((v) => typeof v === "number" ? v.toFixed(4) : String(v)).join("\t"),
         );
       }
+      for (const c of results) api.stdout(`check: ${summaryLine(c.counts)}`);
     }
     if (missing.length) {
       api.stderr(

@@ -113,3 +113,47 @@ Deno.test("report: a target without a report stage says what to do, exit 1", asy
   assert.match(r.err, /reproduce/);
   await Deno.remove(p.dir, { recursive: true });
 });
+
+Deno.test("metrics: each row says what a check compared it with, by kind; text ends with the counts", async () => {
+  const p = await project();
+  const text = await Deno.readTextFile(p.pipeline);
+  // E[AP] of a random ranking, R = 10 of n = 30 (see above): an independent formula → an anchor
+  let h = 0;
+  for (let k = 1; k <= 30; k++) h += 1 / k;
+  const chance = h / 30 + (9 / 29) * (1 - h / 30);
+  await Deno.writeTextFile(
+    p.pipeline,
+    text.replace(
+      "targets:",
+      `  check-toy:
+    uses: check
+    inputs: { evals: "eval-*-toy", rnd: random-toy }
+    with:
+      expected:
+        - { kind: anchor, dataset: toy, method: random, pca: false, similarity: random, i2t: ${chance}, t2i: ${chance}, tol: 0.000001, source: "E[AP] of a uniform ranking" }
+      claims:
+        - { left: { method: cca, similarity: cosine }, op: ">", right: { method: random, similarity: random } }
+targets:
+  checked: [check-toy]
+targets_unused:`,
+    ).replace("targets_unused:\n", ""),
+  );
+  const where = ["--pipeline", p.pipeline, "--artifacts", p.artifacts];
+  const r = await run(["reproduce", "checked", ...where]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const m = await run(["metrics", "checked", "--json", ...where]);
+  const rows = JSON.parse(m.out) as Record<string, unknown>[];
+  const random = rows.find((x) => x.method === "random")!;
+  assert.deepEqual(
+    (random.expected as { kind: string; metric: string; ok: boolean }[]).map((e) =>
+      `${e.kind} ${e.metric} ${e.ok}`
+    ),
+    ["anchor i2t true", "anchor t2i true"],
+  );
+  assert.equal(rows.find((x) => x.method === "cca")!.expected, undefined);
+  const t = await run(["metrics", "checked", ...where]);
+  assert.match(t.out, /^toy\trandom\t-\trandom\t.*\tanchor$/m);
+  assert.match(t.out, /^toy\tcca\t-\tcosine\t.*\t-$/m);
+  assert.match(t.out, /check: anchors 2\/2 · claims 1\/1$/);
+  await Deno.remove(p.dir, { recursive: true });
+});
