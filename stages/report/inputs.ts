@@ -16,23 +16,10 @@ import {
   type ClaimResult,
   parseCheckResult,
 } from "../formats/check_result.ts";
+import type { MetricRow } from "../formats/metrics.ts";
 
 /** One evaluated result (the `metrics.json` row schema), plus where it came from. */
-export interface MetricsRow {
-  /** Dataset id, e.g. `wiki`. */
-  dataset: string;
-  /** Method id, e.g. `cca`, `dse-cs`. */
-  method: string;
-  /** Whether the image side went through PCA. */
-  pca: boolean;
-  /** Similarity used for ranking. */
-  similarity: string;
-  /** mAP, image query → text gallery. */
-  i2t: number;
-  /** mAP, text query → image gallery. */
-  t2i: number;
-  /** Mean of the two directions. */
-  avg: number;
+export interface MetricsRow extends Omit<MetricRow, "stage"> {
   /** The stage that evaluated it. */
   stage?: string;
   /** λ of a sweep point (from `lambda` or `hyper.lambda`), if any. */

@@ -491,17 +491,13 @@ Deno.test("check kind: a missing row or a failing required claim fails the run",
     missing.verdict ? missing.verdict.summary : "",
     /gmmfa cosine i2t \(wiki\): missing/,
   );
-  const required = await runKind(checkKind as StageKind, {
-    inputs,
-    params: {
-      claims: [{
-        name: "S beats CS",
-        left: { method: "dse-s", similarity: "cosine" },
-        op: ">",
-        right: { method: "dse-cs" },
-      }],
-    },
-  });
+  const claim = {
+    name: "S beats CS",
+    left: { method: "dse-s", similarity: "cosine" },
+    op: ">",
+    right: { method: "dse-cs" },
+  };
+  const required = await runKind(checkKind as StageKind, { inputs, params: { claims: [claim] } });
   assert.equal(required.verdict && required.verdict.ok, false);
   assert.match(
     required.verdict ? required.verdict.summary : "",
@@ -510,16 +506,7 @@ Deno.test("check kind: a missing row or a failing required claim fails the run",
   // the same claim with required: false and its reason is reported, and the run passes
   const optional = await runKind(checkKind as StageKind, {
     inputs,
-    params: {
-      claims: [{
-        name: "S beats CS",
-        left: { method: "dse-s", similarity: "cosine" },
-        op: ">",
-        right: { method: "dse-cs" },
-        required: false,
-        reason: "a test",
-      }],
-    },
+    params: { claims: [{ ...claim, required: false, reason: "a test" }] },
   });
   assert.equal(optional.verdict?.ok, true);
   assert.match(optional.verdict?.summary ?? "", /claims 0\/1 \(1 failing, not required\)/);
