@@ -445,6 +445,12 @@ async function explain(
     for (const [k, v] of Object.entries(ing.env)) {
       lines.push(`  ${k} = ${v}${mark(!!p && p.env[k] !== v)}`);
     }
+    lines.push("files (read by the stage, not another stage's output)");
+    const files = Object.entries(ing.files ?? {});
+    if (!files.length) lines.push("  (none)");
+    for (const [f, d] of files) {
+      lines.push(`  ${f}  ${d.slice(0, 12)}${mark(!!p && p.files?.[f] !== d)}`);
+    }
   }
   if (!last) lines.push("last run: none recorded");
   else {

@@ -22,9 +22,10 @@
  * ## Paths
  * A relative file is looked up in the input `raw` (a download stage's object or its `files/`
  * output); without a `raw` input, relative to the working directory. Absolute and `~/` paths are
- * the user's own files. Each file read is hashed (sha256) into `dataset.json` and the provenance;
- * the cache key does not see files outside `raw`, so for a user's own files prefer a `download`
- * stage with a `file://` URL and a sha256 (or the lock file) as the `raw` input.
+ * the user's own files. Each file read is hashed (sha256) into `dataset.json` and the provenance.
+ * Files outside `raw` are named by the kind's `files()` hook ({@link featureFiles}), so the engine
+ * puts their contents into the cache key: editing a user's label file in place makes the stage
+ * stale.
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
@@ -322,6 +323,47 @@ export function classCounts(labels: Int32Array, c: number): number[] {
   return counts;
 }
 
+/**
+ * The files a `features` stage reads outside its `raw` input (absolute, `~/`, or, without a `raw`
+ * input, relative to the working directory): every matrix, label and class-names file its params
+ * name. Never throws; a malformed reference is left to the run to report.
+ */
+export function featureFiles(
+  params: Record<string, unknown>,
+  options: { inputs: readonly string[] },
+): string[] {
+  const hasRaw = options.inputs.includes("raw");
+  const source = typeof params.source === "string" ? params.source : "";
+  const out = new Set<string>();
+  const add = (f: unknown) => {
+    if (typeof f !== "string" || f === "") return;
+    if (f.startsWith("/") || f.startsWith("~/") || !hasRaw) out.add(f);
+  };
+  const addRef = (ref: unknown, defaultFile: string) => {
+    if (typeof ref === "string") {
+      if (ref.includes("#")) add(ref.slice(0, ref.lastIndexOf("#")) || defaultFile);
+      else add(defaultFile || ref);
+    } else if (ref && typeof ref === "object" && !Array.isArray(ref)) {
+      const r = ref as Record<string, unknown>;
+      add(typeof r.file === "string" && r.file ? r.file : defaultFile);
+    }
+  };
+  for (const name of MATRICES) addRef(params[name], source);
+  for (const name of ["labels_train", "labels_test"]) {
+    const ref = params[name];
+    if (typeof ref === "string") addRef(ref, "");
+    else if (ref && typeof ref === "object" && !Array.isArray(ref)) {
+      const r = ref as Record<string, unknown>;
+      add(typeof r.file === "string" && r.file ? r.file : r.var ? source : "");
+    }
+  }
+  const c = params.classes;
+  if (typeof c === "string") add(c);
+  else if (c && typeof c === "object" && !Array.isArray(c)) add((c as { file?: unknown }).file);
+  return [...out].map((f) => f.startsWith("~/") ? `${Deno.env.get("HOME") ?? ""}/${f.slice(2)}` : f)
+    .sort();
+}
+
 /** The `features` stage kind. */
 export const features: StageKind = {
   name: "features",
@@ -353,6 +395,7 @@ export const features: StageKind = {
     "y_test.npy",
     "dataset.json",
   ],
+  files: featureFiles,
   async run(ctx: StageContext) {
     const p = ctx.params as FeaturesParams;
     if (!FORMATS.includes(p.format)) {

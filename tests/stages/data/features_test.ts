@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import h5wasm from "h5wasm/node";
 import { download } from "../../../stages/data/download.ts";
-import { features, parseLabelList, parseMatrixRef } from "../../../stages/data/features.ts";
+import {
+  featureFiles,
+  features,
+  parseLabelList,
+  parseMatrixRef,
+} from "../../../stages/data/features.ts";
 import { readLabels, readMatrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 import { dataMirror, wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";
@@ -267,5 +272,44 @@ Deno.test("features: reference and list parsing", () => {
   assert.throws(
     () => parseLabelList("a 1\n", { column: 3, source: "l" }),
     /line 1 has 2 columns, no column 3/,
+  );
+});
+
+Deno.test("features: files() names every user file outside the raw input, for the cache key", () => {
+  const params = {
+    source: "/u/feat.mat",
+    img_train: "I_tr",
+    img_test: "/u/other.mat#I_te",
+    txt_train: { var: "T_tr" },
+    txt_test: { file: "rel/t.npy" },
+    labels_train: { file: "/u/labels.mat", var: "y" },
+    labels_test: { var: "yte" },
+    classes: { file: "~/names.txt" },
+  };
+  const home = Deno.env.get("HOME") ?? "";
+  assert.deepEqual(
+    featureFiles(params, { inputs: [] }),
+    [
+      "/u/feat.mat",
+      "/u/labels.mat",
+      "/u/other.mat",
+      `${home}/names.txt`,
+      "rel/t.npy",
+    ].sort(),
+  );
+  // with a raw input, relative paths are inside it (its digest is in the key already)
+  assert.deepEqual(
+    featureFiles(params, { inputs: ["raw"] }),
+    [
+      "/u/feat.mat",
+      "/u/labels.mat",
+      "/u/other.mat",
+      `${home}/names.txt`,
+    ].sort(),
+  );
+  // malformed params do not throw: the run reports them
+  assert.deepEqual(
+    featureFiles({ img_train: 3, labels_train: [1], classes: ["a"] }, { inputs: [] }),
+    [],
   );
 });
