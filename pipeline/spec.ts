@@ -624,6 +624,20 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
             if (k in combo) return matrixValueName(combo[k]) ?? all;
             return all;
           });
+          if (kind && kind.inputs !== "any") {
+            const declared = Object.keys(kind.inputs ?? {});
+            if (!declared.includes(alias)) {
+              err(
+                p.key,
+                `unknown input '${alias}' of stage '${name}': kind '${kind.name}' ${
+                  declared.length
+                    ? `takes ${declared.map((d) => `'${d}'`).join(", ")}`
+                    : "takes no inputs"
+                }${declared.length === 1 ? ` (write inputs: { ${declared[0]}: ${ref} })` : ""}`,
+              );
+              continue;
+            }
+          }
           const s = ref as string;
           const slash = s.indexOf("/");
           const stage = slash < 0 ? s : s.slice(0, slash);

@@ -474,6 +474,7 @@ export const checkKind: StageKind<CheckParams> = {
   name: "check",
   description: "compare reproduced metrics with published numbers (± tol) and check claims",
   module: import.meta.url,
+  inputs: "any",
   params: {
     expected: {
       type: "array",

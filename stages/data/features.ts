@@ -369,6 +369,9 @@ export const features: StageKind = {
   name: "features",
   description: "Load precomputed features + labels (MAT v5/v7.3, npy, CSV) into a feature set",
   module: import.meta.url,
+  inputs: {
+    raw: "optional: where relative file names are looked up (a download stage, or its `files`)",
+  },
   params: {
     dataset: { type: "string", doc: "dataset short name, e.g. wiki" },
     format: {

@@ -17,6 +17,11 @@ const EXPECT: Record<string, [number, number, string]> = {
   empty_matrix: [4, 18, "has no values"],
   enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
   input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
+  input_to_kind_without_inputs: [
+    7,
+    15,
+    "unknown input 'a' of stage 's2': kind 'strict' takes no inputs",
+  ],
   integer_param_float: [4, 19, "must be an integer, got number 1.5"],
   matrix_key_not_in_name: [4, 13, "lacks {n}"],
   missing_required_param: [2, 3, "missing required param 'n'"],
@@ -31,6 +36,11 @@ const EXPECT: Record<string, [number, number, string]> = {
   target_self_reference: [6, 7, "includes itself"],
   target_unknown_entry: [5, 16, "lists 'nosuch', which is neither a stage nor a target"],
   top_is_list: [1, 1, "must be a mapping with `stages:`"],
+  unknown_input_alias: [
+    7,
+    15,
+    "unknown input 'upstream' of stage 'r': kind 'reader' takes 'up' (write inputs: { up: src })",
+  ],
   unknown_input_stage: [6, 18, "unknown input 'scr'"],
   unknown_interp_param: [5, 19, "unknown param 'sed' in ${{ params.sed }}; pipeline params: seed"],
   unknown_kind: [
