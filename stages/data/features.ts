@@ -5,17 +5,22 @@
  * `dataset.json`; see docs/architecture.md).
  *
  * ## Params
+ * Generated reference: docs/kinds.md (`deno task kinds features`). In short:
  * - `dataset`: the dataset's short name (e.g. `wiki`).
- * - `format`: `auto` (by extension: `.mat` sniffed v5/v7.3, `.npy`, `.csv`/`.tsv`/`.txt`), `mat`,
- *   `mat73`, `npy` or `csv`: the default for matrix references.
+ * - `format`: `auto` (by extension: `.mat` sniffed v5/v7.3, `.npy`, `.npz`, `.csv`/`.tsv`/`.txt`),
+ *   `mat`, `mat73`, `npy`, `npz` or `csv`: the default for matrix references.
  * - `source`: the default file for matrix variables (e.g. `raw_features.mat`), or "".
  * - `img_train`, `img_test`, `txt_train`, `txt_test`: a matrix reference, either
- *   `{ file?, var?, format? }` or a string: `file#var`; a bare variable name when `source` is set;
- *   a file path (`.npy`, `.csv`) otherwise.
+ *   `{ file?, var?, format?, transpose? }` or a string: `file#var`; a bare variable name when
+ *   `source` is set; a file path (`.npy`, `.csv`) otherwise. In MAT files `var` is a path
+ *   (`data.I_tr`, `D(2).x`, `c{1}`; see `matPath`).
  * - `labels_train`, `labels_test`: a label reference: `{ file, column?, base? }` for a text list
  *   (columns split on tabs, else commas, else spaces; `column` is 1-based, default 1), or
- *   `{ file?, var?, base? }` for a `.mat`/`.npy` vector. `base` (default 0) is subtracted, so
- *   `base: 1` turns 1-based category ids into the 0-based labels the artifacts use.
+ *   `{ file?, var?, base?, transpose?, multiLabel? }` for a vector or an n×c one-hot matrix.
+ *   `base` (default 0) is subtracted from vectors, so `base: 1` turns 1-based category ids into
+ *   the 0-based labels the artifacts use.
+ * - `img`, `txt`, `labels` and `split` instead: all samples in one matrix each, and
+ *   `{ train, test?, base?, as? }` naming the split as a 0/1 mask or row-index lists.
  * - `classes`: class names: a list, a file with one name per line (`{ file }` or a string), or
  *   null for `"0"`..`"c-1"` (c = largest label + 1).
  *
@@ -447,7 +452,7 @@ async function loadLabels(
         multiLabel: ref.multiLabel,
         where: `${at}: ${where}`,
       });
-      return { y, where: `${where} (a ${t.m.rows}×${t.m.cols} one-hot matrix)`, matrix };
+      return { y, where: `${where}, a ${t.m.rows}×${t.m.cols} one-hot matrix`, matrix };
     }
   }
   const base = options.noBase ? 0 : ref.base ?? 0;
@@ -785,7 +790,8 @@ async function loadSplitMode(
 /** The `features` stage kind. */
 export const features: StageKind = {
   name: "features",
-  description: "Load precomputed features + labels (MAT v5/v7.3, npy, CSV) into a feature set",
+  description:
+    "Load precomputed features + labels (MAT v5/v7.3 by struct path, npy, npz, CSV) into a feature set",
   module: import.meta.url,
   inputs: {
     raw: "optional: where relative file names are looked up (a download stage, or its `files`)",

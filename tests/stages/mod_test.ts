@@ -104,3 +104,10 @@ Deno.test("inputs: every kind declares its input aliases; a wrong alias is a loc
   );
   assert.ok(!text.includes("chk"), "check takes any alias");
 });
+
+Deno.test("docs/kinds.md is generated from the kinds' schemas and in sync (regenerate: deno task kinds --markdown > docs/kinds.md)", async () => {
+  const { kindsMarkdown } = await import("../../pipeline/kinds.ts");
+  const page = await Deno.readTextFile(`${ROOT}docs/kinds.md`);
+  assert.equal(page, kindsMarkdown(registry), "docs/kinds.md is stale: regenerate it");
+  assert.match(await Deno.readTextFile(`${ROOT}README.md`), /\]\(docs\/kinds\.md\)/);
+});
