@@ -360,7 +360,7 @@ Deno.test("features: a release as it is: struct fields by path, d×n images (tra
   // without transpose: the shapes say the matrix is d×n, and the message says what to set
   await assert.rejects(
     runKind(features, { params: { ...params, img_train: "data.img.tr" } }),
-    /img_train has 6 rows but labels_train \(.*#data.lab.tr \(a 30×3 one-hot matrix\)\) has 30 labels; img_train looks features × samples \(6×30\): set 'transpose: true' on img_train/,
+    /img_train has 6 rows but labels_train \(.*#data.lab.tr, a 30×3 one-hot matrix\) has 30 labels; img_train looks features × samples \(6×30\): set 'transpose: true' on img_train/,
   );
   // a struct is not a matrix: the message lists its fields and the path syntax
   await assert.rejects(
