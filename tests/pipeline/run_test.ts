@@ -380,6 +380,20 @@ Deno.test("files a stage reads outside the store are in its key, by content (sta
   await Deno.writeTextFile(names, "a b c\n");
   r = await ws.states("reproduce");
   assert.deepEqual(r.states, { r: "cached", c: "cached", other: "cached" });
+  // a file edited while the stage runs: the object is not committed
+  const yaml = await Deno.readTextFile(ws.pipeline);
+  await ws.write(yaml.replace("more: {", 'append: "4 ", more: {'));
+  r = await ws.states("reproduce");
+  assert.equal(r.code, 1);
+  assert.equal(r.states.r, "failed");
+  assert.match(
+    JSON.stringify(r.summary),
+    new RegExp(`${labels} changed while the stage ran; nothing was committed: run it again`),
+  );
+  await ws.write(yaml);
+  await Deno.writeTextFile(labels, "1 2 3\n");
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "cached", c: "cached", other: "cached" });
   // a missing file: stale, says so, and the run fails
   await Deno.remove(names);
   assert.equal((await status()).r, `stale: changed: file ${names} (missing)`);
