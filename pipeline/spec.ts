@@ -602,6 +602,17 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
           }
           resolved[k] = v;
         }
+        if (kind.validate && Object.keys(resolved).length === Object.keys(kind.params).length) {
+          let problems: string[];
+          try {
+            problems = kind.validate(resolved);
+          } catch (e) {
+            problems = [`could not be validated: ${(e as Error).message}`];
+          }
+          for (const why of problems) {
+            err(withPair?.key ?? pair.key, `stage '${name}' (kind '${kind.name}'): ${why}`);
+          }
+        }
       }
       // inputs
       const inputs: InputSpec[] = [];

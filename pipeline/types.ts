@@ -93,6 +93,12 @@ export interface StageKind<P extends Params = Params> {
     options: Record<string, string>,
   ) => Promise<Record<string, string>>;
   /**
+   * Checks the params as a whole when the pipeline is loaded (e.g. "give either these or those"),
+   * beyond each param's type. Returns problems, each a sentence saying what to do; they are
+   * reported as located validation errors (exit 2) before anything runs.
+   */
+  validate?: (params: P) => string[];
+  /**
    * Files the stage reads that are not another stage's output, e.g. a user's label file named
    * inside a structured param. Their contents go into the cache key (through the stat cache),
    * like params marked {@link ParamSpec.file}. `inputs` are the stage's input aliases, so a kind

@@ -619,7 +619,7 @@ interface Loaded {
 function checkRows(
   x: Matrix,
   labels: LoadedLabels,
-  options: { name: string; labelsName: string },
+  options: { name: string; labelsName: string; ref: MatrixRef },
 ): void {
   const n = labels.y.length;
   if (x.rows === n) return;
@@ -632,7 +632,9 @@ function checkRows(
       `the label matrix looks classes × samples: set 'transpose: true' on ${options.labelsName}`;
   }
   throw new Error(
-    `features: ${options.name} has ${x.rows} rows but ${options.labelsName} (${labels.where}) has ` +
+    `features: ${options.name} (${options.ref.file}${
+      options.ref.var ? `#${options.ref.var}` : ""
+    }) has ${x.rows} rows but ${options.labelsName} (${labels.where}) has ` +
       `${n} labels; ${fix}`,
   );
 }
@@ -646,15 +648,6 @@ async function loadSplitsMode(
   p: FeaturesParams,
   ctx: StageContext,
 ): Promise<Loaded> {
-  const missing = [...MATRICES, "labels_train", "labels_test"].filter((k) =>
-    p[k] === null || p[k] === undefined
-  );
-  if (missing.length) {
-    throw new Error(
-      `features: missing ${missing.join(", ")}; give the six img_train, img_test, txt_train, ` +
-        `txt_test, labels_train, labels_test, or img, txt, labels and a split`,
-    );
-  }
   const refs = {} as Record<MatrixName, MatrixRef>;
   const m = {} as Record<MatrixName, Matrix>;
   for (const name of MATRICES) {
@@ -683,6 +676,7 @@ async function loadSplitsMode(
       checkRows(m[`${mod}_${split}`], labels[split], {
         name: `${mod}_${split}`,
         labelsName: `labels_${split}`,
+        ref: refs[`${mod}_${split}`],
       });
     }
   }
@@ -694,30 +688,8 @@ async function loadSplitMode(
   p: FeaturesParams,
   ctx: StageContext,
 ): Promise<Loaded> {
-  const given = [...MATRICES, "labels_train", "labels_test"].filter((k) =>
-    p[k] !== null && p[k] !== undefined
-  );
-  if (given.length) {
-    throw new Error(
-      `features: 'split' splits img, txt and labels; remove ${
-        given.join(", ")
-      } (or remove 'split')`,
-    );
-  }
-  const missing = ["img", "txt", "labels"].filter((k) => p[k] === null || p[k] === undefined);
-  if (missing.length) {
-    throw new Error(`features: 'split' needs img, txt and labels; missing ${missing.join(", ")}`);
-  }
   const split = p.split!;
-  if (typeof split !== "object" || Array.isArray(split) || split.train === undefined) {
-    throw new Error(
-      "features: split must be { train, test?, base?, as? }: index lists or a 0/1 mask",
-    );
-  }
   const as = split.as ?? "auto";
-  if (!["auto", "mask", "indices"].includes(as)) {
-    throw new Error(`features: split.as must be auto, mask or indices, got '${as}'`);
-  }
   const refs = { img: refOf(p, "img"), txt: refOf(p, "txt") };
   const img = await loadMatrix(loader, refs.img, { format: p.format, param: "img" });
   const txt = await loadMatrix(loader, refs.txt, { format: p.format, param: "txt" });
@@ -728,8 +700,8 @@ async function loadSplitMode(
     param: "labels",
     format: p.format,
   });
-  checkRows(img, all, { name: "img", labelsName: "labels" });
-  checkRows(txt, all, { name: "txt", labelsName: "labels" });
+  checkRows(img, all, { name: "img", labelsName: "labels", ref: refs.img });
+  checkRows(txt, all, { name: "txt", labelsName: "labels", ref: refs.txt });
   const n = all.y.length;
   const part = async (which: "train" | "test") => {
     const v = await loadLabels(loader, split[which]!, {
@@ -785,6 +757,68 @@ async function loadSplitMode(
       test: { ...all, y: pick(all.y, test) },
     },
   };
+}
+
+const SIX = [...MATRICES, "labels_train", "labels_test"];
+const isSet = (v: unknown) => v !== null && v !== undefined;
+
+/**
+ * Problems with the params as a whole, each saying what to do: either the six per-split
+ * references or `img`, `txt`, `labels` and `split`, and well-formed options. Checked when the
+ * pipeline is loaded (exit 2) and again when the stage runs.
+ */
+export function checkFeatureParams(p: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (isSet(p.split)) {
+    const given = SIX.filter((k) => isSet(p[k]));
+    if (given.length) {
+      out.push(
+        `'split' splits img, txt and labels; remove ${given.join(", ")} (or remove 'split')`,
+      );
+    }
+    const missing = ["img", "txt", "labels"].filter((k) => !isSet(p[k]));
+    if (missing.length) {
+      out.push(`'split' needs img, txt and labels; missing ${missing.join(", ")}`);
+    }
+    const sp = p.split as Record<string, unknown>;
+    if (typeof sp !== "object" || Array.isArray(sp) || !isSet(sp.train)) {
+      out.push("split must be { train, test?, base?, as? }: a 0/1 mask or row-index lists");
+    } else if (sp.as !== undefined && !["auto", "mask", "indices"].includes(String(sp.as))) {
+      out.push(`split.as must be auto, mask or indices, got '${sp.as}'`);
+    }
+  } else {
+    const missing = SIX.filter((k) => !isSet(p[k]));
+    const whole = ["img", "txt", "labels"].filter((k) => isSet(p[k]));
+    if (missing.length) {
+      out.push(
+        `missing ${missing.join(", ")}: give img_train, img_test, txt_train, txt_test, ` +
+          `labels_train and labels_test${
+            whole.length
+              ? ` (${whole.join(", ")} need a 'split')`
+              : ", or img, txt, labels and a split"
+          }`,
+      );
+    }
+  }
+  for (const k of [...SIX, "img", "txt", "labels"]) {
+    const r = p[k];
+    if (!isSet(r) || typeof r === "string") continue;
+    if (typeof r !== "object" || Array.isArray(r)) {
+      out.push(`${k} must be a string ('var', 'file#var' or a file) or {file?, var?, ...}`);
+      continue;
+    }
+    const o = r as Record<string, unknown>;
+    if (o.transpose !== undefined && typeof o.transpose !== "boolean") {
+      out.push(`${k}.transpose must be true or false`);
+    }
+    if (o.multiLabel !== undefined && !["refuse", "first"].includes(String(o.multiLabel))) {
+      out.push(`${k}.multiLabel must be refuse or first, got '${o.multiLabel}'`);
+    }
+    if (o.format !== undefined && ![...FORMATS, "list"].includes(String(o.format))) {
+      out.push(`${k}.format must be one of ${FORMATS.join(", ")}, list; got '${o.format}'`);
+    }
+  }
+  return out;
 }
 
 /** The `features` stage kind. */
@@ -846,8 +880,11 @@ export const features: StageKind = {
     "dataset.json",
   ],
   files: featureFiles,
+  validate: checkFeatureParams,
   async run(ctx: StageContext) {
     const p = ctx.params as FeaturesParams;
+    const problems = checkFeatureParams(p);
+    if (problems.length) throw new Error(`features: ${problems[0]}`);
     if (!FORMATS.includes(p.format)) {
       throw new Error(`features: format '${p.format}' must be one of ${FORMATS.join(", ")}`);
     }

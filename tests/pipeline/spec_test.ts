@@ -17,6 +17,11 @@ const EXPECT: Record<string, [number, number, string]> = {
   empty_matrix: [4, 18, "has no values"],
   enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
   input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
+  kind_validate: [
+    4,
+    5,
+    "stage 'r' (kind 'reader'): 'path' is empty: give the file to read",
+  ],
   input_to_kind_without_inputs: [
     7,
     15,

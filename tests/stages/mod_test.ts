@@ -76,6 +76,9 @@ Deno.test("inputs: every kind declares its input aliases; a wrong alias is a loc
   cca-x: { uses: cca, inputs: { data: feats } }
   dse-x: { uses: train-dse, with: { loss: ds }, inputs: { features: feats } }
   chk: { uses: check, inputs: { whatever: cca-x } }
+  half:
+    uses: features
+    with: { dataset: d, img_train: a.npy, img_test: b.npy, labels_train: y.txt, labels_test: z.txt }
 `,
   );
   const err: string[] = [];
@@ -103,6 +106,15 @@ Deno.test("inputs: every kind declares its input aliases; a wrong alias is a loc
     text,
   );
   assert.ok(!text.includes("chk"), "check takes any alias");
+  // a kind's own check of its params as a whole runs at load time too
+  assert.ok(
+    text.includes(
+      `${file}:11:5: error: stage 'half' (kind 'features'): missing txt_train, txt_test: give ` +
+        `img_train, img_test, txt_train, txt_test, labels_train and labels_test, or img, txt, ` +
+        `labels and a split`,
+    ),
+    text,
+  );
 });
 
 Deno.test("docs/kinds.md is generated from the kinds' schemas and in sync (regenerate: deno task kinds --markdown > docs/kinds.md)", async () => {

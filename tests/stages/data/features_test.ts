@@ -222,7 +222,7 @@ Deno.test("features: shape, label and path errors say what is wrong and what to 
   await run({}); // the base case is valid
   await assert.rejects(
     run({ labels_test: { file: "y3.list", column: 3, base: 1 } }),
-    /img_test has 2 rows but labels_test \(y3.list\) has 3 labels; rows are samples/,
+    /img_test \(a2.npy\) has 2 rows but labels_test \(y3.list\) has 3 labels; rows are samples/,
   );
   await assert.rejects(run({ txt_test: "b2x3.npy" }), /txt_train has 2 columns but txt_test has 3/);
   await assert.rejects(
@@ -360,7 +360,7 @@ Deno.test("features: a release as it is: struct fields by path, d×n images (tra
   // without transpose: the shapes say the matrix is d×n, and the message says what to set
   await assert.rejects(
     runKind(features, { params: { ...params, img_train: "data.img.tr" } }),
-    /img_train has 6 rows but labels_train \(.*#data.lab.tr, a 30×3 one-hot matrix\) has 30 labels; img_train looks features × samples \(6×30\): set 'transpose: true' on img_train/,
+    /img_train \(.*release_v5.mat#data.img.tr\) has 6 rows but labels_train \(.*#data.lab.tr, a 30×3 one-hot matrix\) has 30 labels; img_train looks features × samples \(6×30\): set 'transpose: true' on img_train/,
   );
   // a struct is not a matrix: the message lists its fields and the path syntax
   await assert.rejects(
