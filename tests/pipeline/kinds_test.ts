@@ -9,9 +9,9 @@ Deno.test("kinds: one kind's purpose, inputs, outputs and params come from its s
   assert.match(text, /\noutputs\n {2}out.txt\n/);
   assert.match(
     text,
-    /\n {2}path {2}string; required; a file: its content is in the cache key\n {8}a file to read\n/,
+    /\n {2}path {4}string; required; a file: its content is in the cache key\n {10}a file to read\n/,
   );
-  assert.match(text, /\n {2}more {2}object; default \{"files":\[\]\}\n/);
+  assert.match(text, /\n {2}more {4}object; default \{"files":\[\]\}\n/);
   assert.match(text, /files outside the store: read from paths in its params; in the cache key/);
   // outputs that depend on params are shown at the defaults, or none when a param is required
   assert.deepEqual(kindOutputs(strict), { names: [], dynamic: true });
