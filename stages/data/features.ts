@@ -127,9 +127,10 @@ export interface FeaturesParams extends Record<string, unknown> {
 const FORMATS = ["auto", "mat", "mat73", "npy", "npz", "csv"] as const;
 const MATRICES = ["img_train", "img_test", "txt_train", "txt_test"] as const;
 
-function extFormat(file: string): "mat" | "npy" | "npz" | "csv" | "list" | null {
+function extFormat(file: string): "mat" | "mat73" | "npy" | "npz" | "csv" | "list" | null {
   const ext = /\.([A-Za-z0-9]+)$/.exec(file)?.[1]?.toLowerCase();
   if (ext === "mat") return "mat";
+  if (ext === "h5" || ext === "hdf5") return "mat73";
   if (ext === "npy") return "npy";
   if (ext === "npz") return "npz";
   if (ext === "csv" || ext === "tsv") return "csv";
@@ -825,7 +826,7 @@ export function checkFeatureParams(p: Record<string, unknown>): string[] {
 export const features: StageKind = {
   name: "features",
   description:
-    "Load precomputed features + labels (MAT v5/v7.3 by struct path, npy, npz, CSV) into a feature set",
+    "Load precomputed features + labels (MAT v5/v7.3 or HDF5 by path, npy, npz, CSV) into a feature set",
   module: import.meta.url,
   inputs: {
     raw: "optional: where relative file names are looked up (a download stage, or its `files`)",

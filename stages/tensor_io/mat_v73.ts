@@ -8,7 +8,8 @@
  * column-major values of the matrix. Empty arrays hold their dimensions as values and carry
  * `MATLAB_empty = 1`. Sparse matrices and structs are groups; cells are reference datasets.
  *
- * Numeric, logical and char arrays are read, and scalar structs (groups; also plain HDF5 groups)
+ * Numeric, logical and char arrays are read; a numeric dataset without `MATLAB_class` (a plain
+ * HDF5 file, e.g. written by h5py) keeps its own C-order dimensions; scalar structs (groups; also plain HDF5 groups)
  * with their fields, nested to any depth, so `data.I_tr` finds a field by path
  * (`matPath`); sparse, cell, struct arrays, objects, function handles and complex values are
  * listed as unsupported (asking for one throws, naming what to do).
@@ -67,6 +68,44 @@ type Entity = NonNullable<ReturnType<InstanceType<typeof h5wasm.File>["get"]>>;
 
 const MAX_DEPTH = 32;
 
+const PLAIN_CLASSES: [new (...a: never[]) => unknown, MatNumericClass][] = [
+  [Float64Array, "double"],
+  [Float32Array, "single"],
+  [Int8Array, "int8"],
+  [Uint8Array, "uint8"],
+  [Int16Array, "int16"],
+  [Uint16Array, "uint16"],
+  [Int32Array, "int32"],
+  [Uint32Array, "uint32"],
+  [BigInt64Array, "int64"],
+  [BigUint64Array, "uint64"],
+];
+
+/**
+ * A dataset without `MATLAB_class`, as h5py and other HDF5 writers leave them: numeric values in
+ * C order with the dataset's own dimensions (not MATLAB's reversed ones); a 1-D dataset is a column.
+ */
+function plainDataset(
+  entity: InstanceType<typeof h5wasm.Dataset>,
+  options: { name: string; at: string },
+): MatVariable {
+  const hshape = entity.shape ?? [];
+  const shape = hshape.length === 0 ? [1, 1] : hshape.length === 1 ? [hshape[0], 1] : [...hshape];
+  const raw = entity.value;
+  const cls = PLAIN_CLASSES.find(([ctor]) => raw instanceof ctor)?.[1];
+  if (!cls || !isTyped(raw)) {
+    return {
+      name: options.name,
+      class: "unknown" as MatClass,
+      shape,
+      unsupported: `${options.at} is an HDF5 dataset of type ${
+        JSON.stringify(entity.dtype)
+      } without MATLAB_class, which this reader does not support: store numbers`,
+    };
+  }
+  return { name: options.name, class: cls, shape, data: raw };
+}
+
 /**
  * One HDF5 object as a {@link MatVariable}: numeric, logical and char datasets; a scalar struct
  * (a group, MATLAB_class `struct`, or a plain HDF5 group) as a 1×1 struct whose fields are its
@@ -122,6 +161,7 @@ function readEntity(
       `this reader does not support: index a scalar struct, or save the field as its own variable`;
     return v;
   }
+  if (cls === "unknown") return plainDataset(entity, { name, at });
   if (cls !== "char" && !NUMERIC.has(cls)) {
     v.unsupported = `${at} is a MATLAB ${cls} array, which this reader does not support: ${HINT}`;
     return v;

@@ -132,3 +132,35 @@ Deno.test("mat v7.3: a non-HDF5 file gives a clear error", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("mat v7.3 reader: a plain HDF5 file (h5py layout, no MATLAB_class) keeps C order, by path", async () => {
+  await h5wasm.ready;
+  const dir = await Deno.makeTempDir({ prefix: "h5plain-" });
+  try {
+    const path = `${dir}/release.h5`;
+    const f = new h5wasm.File(path, "w");
+    const g = f.create_group("feats");
+    g.create_dataset({ name: "train", data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] });
+    f.create_dataset({ name: "labels", data: new Int32Array([2, 0]), shape: [2] });
+    f.create_dataset({ name: "names", data: ["a", "b"] });
+    f.close();
+    const vars = await readMat(path);
+    assert.deepEqual(matToMatrix(matPath(vars, "feats/train")), {
+      rows: 2,
+      cols: 3,
+      data: new Float64Array([1, 2, 3, 4, 5, 6]),
+    });
+    assert.equal(matPath(vars, "feats.train").class, "single");
+    assert.deepEqual(matToMatrix(matVariable(vars, "labels")), {
+      rows: 2,
+      cols: 1,
+      data: new Float64Array([2, 0]),
+    });
+    assert.throws(
+      () => matVariable(vars, "names"),
+      /'names' is an HDF5 dataset of type .* without MATLAB_class/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
