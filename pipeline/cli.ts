@@ -14,6 +14,7 @@ import { formatDuration, runStages, type RunSummary } from "./run.ts";
 import { cacheKey, diffIngredients } from "./key.ts";
 import { treeSize } from "./store.ts";
 import { dependents } from "./dag.ts";
+import { describeKind, kindsMarkdown, listKinds } from "./kinds.ts";
 import type { Registry } from "./types.ts";
 
 /** Engine-wide options shared by every command. */
@@ -80,6 +81,7 @@ commands:
   dag [target]         ASCII tree of the DAG (--dot: Graphviz)
   gc                   list objects the pipeline no longer reaches (--apply deletes them)
   unlock [stage...]    remove lock files (all, or those of the named stages)
+  kinds [name]         the stage kinds: purpose, inputs, outputs, params (--markdown: docs page)
 
 options:
   --pipeline <file>    pipeline file (default pipeline.yaml)
@@ -186,6 +188,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
         explain: { type: "string" },
         dot: { type: "boolean" },
         apply: { type: "boolean" },
+        markdown: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -275,6 +278,26 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       }
       case "gc":
         return await gc(await open(), { apply: !!values.apply, out });
+      case "kinds": {
+        if (values.markdown) {
+          out(kindsMarkdown(options.registry).trimEnd());
+          return 0;
+        }
+        if (!positionals.length) {
+          out(listKinds(options.registry));
+          return 0;
+        }
+        for (const name of positionals) {
+          const kind = options.registry.get(name);
+          if (!kind) {
+            throw new UsageError(
+              `no stage kind '${name}'; known kinds: ${[...options.registry.keys()].join(", ")}`,
+            );
+          }
+          out(describeKind(kind));
+        }
+        return 0;
+      }
       case "unlock": {
         const project = await open();
         let keys: string[] | undefined;
@@ -444,6 +467,12 @@ async function explain(
     lines.push("env");
     for (const [k, v] of Object.entries(ing.env)) {
       lines.push(`  ${k} = ${v}${mark(!!p && p.env[k] !== v)}`);
+    }
+    lines.push("files (read by the stage, not another stage's output)");
+    const files = Object.entries(ing.files ?? {});
+    if (!files.length) lines.push("  (none)");
+    for (const [f, d] of files) {
+      lines.push(`  ${f}  ${d.slice(0, 12)}${mark(!!p && p.files?.[f] !== d)}`);
     }
   }
   if (!last) lines.push("last run: none recorded");

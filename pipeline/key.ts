@@ -29,7 +29,17 @@ export interface Ingredients {
   inputs: Record<string, { stage: string; output?: string; digest: string }>;
   /** The kind's declared environment (e.g. the compute backend). */
   env: Record<string, string>;
+  /**
+   * Files the stage reads that are not another stage's output (params marked `file`, and the
+   * kind's `files()` hook): absolute path → sha256 of the content, `(missing)`, or for a
+   * directory the digest of its tree. Absent when the stage reads none, so keys of such stages
+   * are unchanged by this field's introduction.
+   */
+  files?: Record<string, string>;
 }
+
+/** The digest recorded for a declared file that does not exist. */
+export const MISSING_FILE = "(missing)";
 
 /** sha256 (hex) of the canonical JSON of the ingredients. */
 export function cacheKey(ingredients: Ingredients): string {
@@ -72,6 +82,22 @@ export function diffIngredients(prev: Ingredients, cur: Ingredients): string[] {
   }
   for (const k of keys(prev.env, cur.env)) {
     if (prev.env[k] !== cur.env[k]) out.push(`env.${k}: ${prev.env[k]} → ${cur.env[k]}`);
+  }
+  const pf = prev.files ?? {}, cf = cur.files ?? {};
+  for (const k of keys(pf, cf)) {
+    if (pf[k] !== cf[k]) {
+      out.push(
+        `file ${k}${
+          pf[k] === undefined
+            ? " (new)"
+            : cf[k] === undefined
+            ? " (gone)"
+            : cf[k] === MISSING_FILE
+            ? " (missing)"
+            : " (content)"
+        }`,
+      );
+    }
   }
   return out;
 }

@@ -12,6 +12,7 @@ import {
   diffIngredients,
   ENGINE_FORMAT,
   type Ingredients,
+  MISSING_FILE,
 } from "./key.ts";
 import {
   type LockOwner,
@@ -20,7 +21,7 @@ import {
   Store,
   type Verification,
 } from "./store.ts";
-import { digestOfFiles } from "./hash.ts";
+import { digestOfFiles, hashFile, hashTree } from "./hash.ts";
 import type { Registry, StageKind } from "./types.ts";
 
 /** Options of {@link Project.open}. */
@@ -67,6 +68,20 @@ export interface StageState {
 export type IngredientResult =
   | { ok: true; ingredients: Ingredients; inputKeys: Record<string, string> }
   | { ok: false; waiting: string[] };
+
+/** `~/x` → `$HOME/x`; a relative path → against the working directory; `.`/`..` resolved. */
+function absolutePath(p: string): string {
+  let abs = p;
+  if (p === "~" || p.startsWith("~/")) abs = `${Deno.env.get("HOME") ?? ""}${p.slice(1)}`;
+  else if (!p.startsWith("/")) abs = `${Deno.cwd()}/${p}`;
+  const parts: string[] = [];
+  for (const x of abs.split("/")) {
+    if (x === "" || x === ".") continue;
+    if (x === "..") parts.pop();
+    else parts.push(x);
+  }
+  return `/${parts.join("/")}`;
+}
 
 /** A pipeline + registry + store. */
 export class Project {
@@ -225,7 +240,43 @@ export class Project {
       inputs,
       env: await this.environment(name),
     };
+    const files = await this.fileDigests(this.readFiles(name));
+    if (Object.keys(files).length) ingredients.files = files;
     return { ok: true, ingredients, inputKeys };
+  }
+
+  /**
+   * Absolute paths of the files a stage reads that are not another stage's output: the values
+   * of params declared `file: true` and what the kind's `files()` hook names. Sorted, unique.
+   */
+  readFiles(name: string): string[] {
+    const s = this.stage(name);
+    const kind = this.kind(name);
+    const out = new Set<string>();
+    const add = (v: unknown) => {
+      if (typeof v === "string" && v !== "") out.add(absolutePath(v));
+      else if (Array.isArray(v)) v.forEach(add);
+    };
+    for (const [k, spec] of Object.entries(kind.params)) if (spec.file) add(s.params[k]);
+    if (kind.files) add(kind.files(s.params, { inputs: s.inputs.map((i) => i.alias) }));
+    return [...out].sort();
+  }
+
+  /** Content digests of files (stat cache unless `--verify`); a missing one is `(missing)`. */
+  async fileDigests(paths: readonly string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const p of paths) {
+      const st = await Deno.stat(p).catch(() => null);
+      if (!st) out[p] = MISSING_FILE;
+      else if (st.isDirectory) {
+        out[p] = digestOfFiles(
+          await hashTree(p, { cache: this.store.cache, verify: this.verifyAll }),
+        );
+      } else {
+        out[p] = (await hashFile(p, { cache: this.store.cache, verify: this.verifyAll })).sha256;
+      }
+    }
+    return out;
   }
 
   /** The cache key of a stage, or `undefined` while some upstream is not fresh. */

@@ -426,6 +426,16 @@ export async function runStages(
         if (v.detail && typeof v.detail === "object") verdict.detail = v.detail;
       }
       if (ac.signal.aborted) throw new Error("cancelled");
+      if (ingredients.files) {
+        // a file edited while the stage read it: the outputs may match neither version
+        const now = await project.fileDigests(Object.keys(ingredients.files));
+        const moved = Object.keys(now).filter((f) => now[f] !== ingredients.files![f]);
+        if (moved.length) {
+          throw new Error(
+            `${moved.join(", ")} changed while the stage ran; nothing was committed: run it again`,
+          );
+        }
+      }
       const duration = performance.now() - t;
       logLine(
         `# done in ${fmtDuration(duration)}${verdict ? ` verdict ${JSON.stringify(verdict)}` : ""}`,

@@ -602,16 +602,27 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
           }
           resolved[k] = v;
         }
-        const complete = Object.keys(kind.params).every((k) => k in resolved);
-        for (const problem of complete && kind.validate ? kind.validate(resolved) : []) {
-          const node = givenNodes.get(problem.param)?.value;
-          // "expected[3]: ..." points at item 3 of the list when the param is written as one
-          const item = /^\w+\[(\d+)\]/.exec(problem.message);
-          const at = item && isSeq(node) ? node.items[Number(item[1])] ?? node : node;
-          err(
-            at ?? pair.key,
-            `param '${problem.param}' of stage '${name}' (kind '${kind.name}'): ${problem.message}`,
-          );
+        if (kind.validate && Object.keys(resolved).length === Object.keys(kind.params).length) {
+          let problems: (string | { param: string; message: string })[];
+          try {
+            problems = kind.validate(resolved);
+          } catch (e) {
+            problems = [`could not be validated: ${(e as Error).message}`];
+          }
+          for (const problem of problems) {
+            if (typeof problem === "string") {
+              err(withPair?.key ?? pair.key, `stage '${name}' (kind '${kind.name}'): ${problem}`);
+              continue;
+            }
+            const node = givenNodes.get(problem.param)?.value;
+            // "expected[3]: ..." points at item 3 of the list when the param is written as one
+            const item = /^\w+\[(\d+)\]/.exec(problem.message);
+            const at = item && isSeq(node) ? node.items[Number(item[1])] ?? node : node;
+            err(
+              at ?? withPair?.key ?? pair.key,
+              `param '${problem.param}' of stage '${name}' (kind '${kind.name}'): ${problem.message}`,
+            );
+          }
         }
       }
       // inputs
@@ -635,6 +646,20 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
             if (k in combo) return matrixValueName(combo[k]) ?? all;
             return all;
           });
+          if (kind && kind.inputs !== "any") {
+            const declared = Object.keys(kind.inputs ?? {});
+            if (!declared.includes(alias)) {
+              err(
+                p.key,
+                `unknown input '${alias}' of stage '${name}': kind '${kind.name}' ${
+                  declared.length
+                    ? `takes ${declared.map((d) => `'${d}'`).join(", ")}`
+                    : "takes no inputs"
+                }${declared.length === 1 ? ` (write inputs: { ${declared[0]}: ${ref} })` : ""}`,
+              );
+              continue;
+            }
+          }
           const s = ref as string;
           const slash = s.indexOf("/");
           const stage = slash < 0 ? s : s.slice(0, slash);

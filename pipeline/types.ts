@@ -25,6 +25,13 @@ export interface ParamSpec {
   enum?: readonly unknown[];
   /** One line shown by `status --explain` and in validation errors. */
   doc?: string;
+  /**
+   * The value is the path of a file the stage reads (a string, or a list of strings; `""` means
+   * none). The engine puts each file's content digest into the cache key, so editing the file
+   * makes the stage stale. Relative paths are resolved against the working directory, `~/`
+   * against `$HOME`. For paths nested in structured params, use {@link StageKind.files}.
+   */
+  file?: boolean;
 }
 
 /** Resolved parameters of one stage: every declared param, defaults filled in. */
@@ -69,6 +76,12 @@ export interface StageKind<P extends Params = Params> {
   module: string;
   /** Declared parameters. */
   params: Record<string, ParamSpec>;
+  /**
+   * Declared input aliases → one line each on what the input must be. `"any"`: the kind takes
+   * any alias (e.g. a check or report reading every upstream it is given). Omitted: no inputs.
+   * An alias not declared here is a validation error.
+   */
+  inputs?: Readonly<Record<string, string>> | "any";
   /** Declared outputs (file or directory names inside the object). */
   outputs: readonly string[] | ((params: P) => string[]);
   /**
@@ -80,11 +93,21 @@ export interface StageKind<P extends Params = Params> {
     options: Record<string, string>,
   ) => Promise<Record<string, string>>;
   /**
-   * Checks the resolved params as a whole when the pipeline loads, before anything runs (for
-   * what a {@link ParamSpec} cannot say: a list's rows, fields that depend on each other).
-   * Each problem becomes a spec error located at that param (exit 2).
+   * Checks the params as a whole when the pipeline is loaded, beyond each param's type (for
+   * what a {@link ParamSpec} cannot say: "give either these or those", a list's rows). Returns
+   * problems, each saying what to do: a string is located at the stage's `with:`, a
+   * `{ param, message }` at that param (at item i of a list when the message starts with
+   * `name[i]`). They are reported as validation errors (exit 2) before anything runs.
    */
-  validate?: (params: P) => { param: string; message: string }[];
+  validate?: (params: P) => (string | { param: string; message: string })[];
+  /**
+   * Files the stage reads that are not another stage's output, e.g. a user's label file named
+   * inside a structured param. Their contents go into the cache key (through the stat cache),
+   * like params marked {@link ParamSpec.file}. `inputs` are the stage's input aliases, so a kind
+   * can leave out paths it resolves inside an input. Relative paths are resolved against the
+   * working directory. Must not throw: a param it cannot read is the run's error to report.
+   */
+  files?: (params: P, options: { inputs: readonly string[] }) => string[];
   /**
    * Does the work. Must write every declared output through `ctx.out()`. May return a
    * {@link StageVerdict}: the outputs are committed, but the run is reported as failed.

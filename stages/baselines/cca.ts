@@ -33,6 +33,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -219,6 +220,7 @@ export const ccaKind: StageKind = {
   name: "cca",
   description: "regularised CCA (SVD/GEV, or Newgma's GMA form): Feature set → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     ...preprocessParams(),
     k: { type: "integer", default: 10, doc: "canonical pairs kept (capped at min view dim)" },

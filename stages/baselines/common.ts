@@ -112,6 +112,11 @@ export async function writeFeatureSet(
   ]);
 }
 
+/** The one input every baseline takes, declared for validation and `deno task kinds`. */
+export const FEATURES_INPUT: Readonly<Record<string, string>> = {
+  features: "a Feature set (a features, raw-features or pca stage)",
+};
+
 /** The Feature-set input of a stage: alias `features`, or the only input. */
 export function featureInput(ctx: Pick<StageContext, "inputs" | "name">): string {
   if (ctx.inputs.features) return ctx.inputs.features;

@@ -42,6 +42,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -486,6 +487,7 @@ export const blmKind: StageKind = {
   name: "blm",
   description: "BLM (GMA with A=XᵀX, B=I): Feature set → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: gmaParams({
     k: 10,
     lamda: 10,
@@ -500,6 +502,7 @@ export const gmldaKind: StageKind = {
   name: "gmlda",
   description: "GMLDA (GMA with LDA graphs): Feature set → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: gmaParams({
     k: 10,
     lamda: 100,
@@ -516,6 +519,7 @@ export const gmmfaKind: StageKind = {
   name: "gmmfa",
   description: "GMMFA (GMA with MFA graphs): Feature set → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: gmaParams({
     k: 10,
     lamda: 10,

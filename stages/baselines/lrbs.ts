@@ -17,6 +17,7 @@ import { meanAveragePrecision } from "../eval/map.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -513,6 +514,7 @@ export const lrbsKind: StageKind = {
   name: "lrbs",
   description: "low-rank bilinear similarity (nuclear norm, FISTA + SVT) → Embedding (x·W, y)",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     ...preprocessParams({ normalize: "center" }),
     rowL2: {

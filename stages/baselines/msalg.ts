@@ -15,6 +15,7 @@ import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -167,6 +168,7 @@ export const msalgKind: StageKind = {
   name: "msalg",
   description: "MsAlg/PMLS: top-k SVD of the class cross-moment Σ_c S^X_c S^Yᵀ_c → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     ...preprocessParams({ normalize: "none" }),
     k: { type: "integer", default: 0, doc: "directions kept (0 = classes − 1, the rank of M)" },

@@ -10,6 +10,7 @@ import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import {
   FEATURE_SET_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   type PcaViews,
   readFeatureSet,
   writeFeatureSet,
@@ -57,6 +58,7 @@ export const pcaKind: StageKind = {
   name: "pca",
   description: "PCA fitted on train (k components or energy fraction): Feature set → Feature set",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     k: { type: "integer", default: 0, doc: "components to keep (0 = use energy)" },
     energy: { type: "number", default: 0.95, doc: "variance fraction to keep when k = 0" },

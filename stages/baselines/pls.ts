@@ -23,6 +23,7 @@ import {
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -185,6 +186,7 @@ export const plsKind: StageKind = {
   name: "pls",
   description: "PLS (Sharma's PLS_basesLatest): Feature set → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     ...preprocessParams(),
     k: { type: "integer", default: 9, doc: "PLS factors (≤ rank of view 1; Wiki text rank is 9)" },

@@ -18,6 +18,7 @@ import { fitCca, projectCca } from "./cca.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
+  FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   type PreprocessParams,
@@ -206,6 +207,7 @@ export const smKind: StageKind = {
   name: "sm",
   description: "semantic matching: per-modality L2 logistic-regression posteriors → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: { ...preprocessParams({ normalize: "none" }), ...lrParams() },
   outputs: EMBEDDING_OUTPUTS,
   run: runSm,
@@ -216,6 +218,7 @@ export const scmKind: StageKind = {
   name: "scm",
   description: "semantic correlation matching: CCA then per-modality LR posteriors → Embedding",
   module: import.meta.url,
+  inputs: FEATURES_INPUT,
   params: {
     ...preprocessParams({ normalize: "zscore" }),
     k: { type: "integer", default: 10, doc: "CCA components (capped at min view dim)" },

@@ -524,6 +524,7 @@ export const checkKind: StageKind<CheckParams> = {
     "compare reproduced metrics with published, anchor and regression numbers (± tol) and " +
     "check claims",
   module: import.meta.url,
+  inputs: "any",
   params: {
     expected: {
       type: "array",

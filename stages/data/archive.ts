@@ -784,6 +784,7 @@ export const extractKind: StageKind = {
   description:
     "safely unpack tar / tar.gz / zip archives (refuses .., absolute paths, escaping links)",
   module: import.meta.url,
+  inputs: { archive: "the archive: a download stage's `files` output (or one file of it)" },
   params: {
     files: {
       type: "array",

@@ -456,6 +456,11 @@ export const rawDatasetKind: StageKind = {
   name: "raw-dataset",
   description: "lists, labels and splits of a raw dataset (wiki, pascal, labelme layouts)",
   module: import.meta.url,
+  inputs: {
+    root: "the extracted dataset (an extract stage's `data` output)",
+    tags: "Pascal: the directory holding Hwang's train.mat/test.mat (a download stage's `files`)",
+    annotations: "LabelMe: the per-image annotations (a labelme-annotations stage)",
+  },
   params: {
     dataset: { type: "string", enum: ["wiki", "pascal", "labelme"], doc: "which layout" },
     subdir: {
@@ -611,6 +616,11 @@ export const rawFeaturesKind: StageKind = {
   name: "raw-features",
   description: "assemble img/txt/labels of the raw path into a Feature-set artifact",
   module: import.meta.url,
+  inputs: {
+    img: "image features (an image-features stage)",
+    txt: "text features (lda-text or tag-counts)",
+    dataset: "the raw-dataset stage (labels, split, classes)",
+  },
   params: {},
   outputs: [
     "img_train.npy",

@@ -99,6 +99,11 @@ export const imageTensorsKind: StageKind = {
   name: "image-tensors",
   description: "Feature set with decoded, cropped, resized, caffe-preprocessed images [n,H,W,3]",
   module: import.meta.url,
+  inputs: {
+    dataset: "the raw-dataset stage",
+    root: "the extracted images (an extract stage's `data` output)",
+    txt: "text features: lda-text, tag-counts or a Feature set",
+  },
   params: {
     size: { type: "integer", default: 224, doc: "output side in pixels (ResNet-50: 224)" },
     batch: { type: "integer", default: 64, doc: "images decoded per batch (resume granularity)" },

@@ -188,6 +188,7 @@ export const labelmeAnnotationsKind: StageKind = {
   name: "labelme-annotations",
   description: "LabelMe XML annotations of every image, one file each (mirror, then the server)",
   module: import.meta.url,
+  inputs: { root: "the extracted LabelMe images (an extract stage's `data` output)" },
   params: {
     folder: {
       type: "string",

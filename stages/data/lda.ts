@@ -257,6 +257,10 @@ export const ldaTextKind: StageKind = {
   name: "lda-text",
   description: "LDA topic features of raw texts (collapsed Gibbs; fit on train, fold-in test)",
   module: import.meta.url,
+  inputs: {
+    dataset: "the raw-dataset stage (items and splits)",
+    root: "the extracted dataset (an extract stage's `data` output)",
+  },
   params: {
     topics: { type: "integer", default: 10, doc: "number of topics K (Rasiwasia 2010: 10)" },
     alpha: { type: "number", default: 0, doc: "document-topic prior; 0 = 50/K" },

@@ -202,6 +202,10 @@ export const tagCountsKind: StageKind = {
   name: "tag-counts",
   description: "tag word-count vectors (fixed vocabulary, or tags seen ≥ minCount times)",
   module: import.meta.url,
+  inputs: {
+    dataset: "the raw-dataset stage (items and splits)",
+    root: "the extracted dataset (an extract stage's `data` output)",
+  },
   params: {
     minCount: { type: "integer", default: 4, doc: "keep tags seen at least this often (>3 ⇒ 4)" },
     vocabFrom: {

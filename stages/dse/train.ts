@@ -859,6 +859,10 @@ export function createTrainDseKind(
     name: "train-dse",
     description: "Train DSE-S/CS/DS (Kang et al. 2017) on a feature set; writes test embeddings",
     module: options.module ?? import.meta.url,
+    inputs: {
+      data: "a Feature set (features mode) or image tensors (end-to-end mode)",
+      backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
+    },
     params: DSE_PARAMS as unknown as StageKind["params"],
     outputs: ["img.npy", "txt.npy", "y.npy", "embedding.json", "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),

@@ -147,6 +147,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
   name: "evaluate",
   description: "mAP (I→T, T→I), precision-recall and precision-scope of an embedding",
   module: import.meta.url,
+  inputs: { emb: "an Embedding (a baseline or train-dse stage)" },
   params: {
     similarities: {
       type: "array",

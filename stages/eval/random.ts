@@ -76,6 +76,7 @@ export const randomKind: StageKind<RandomParams> = {
   name: "random",
   description: "exact expected mAP of a uniformly random ranking of the test set",
   module: import.meta.url,
+  inputs: { data: "a Feature set (its test labels)" },
   params: {
     dataset: {
       type: "string",

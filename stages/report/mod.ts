@@ -87,6 +87,7 @@ export const reportKind: StageKind<ReportParams> = {
   name: "report",
   description: "Tables 1–4, the claims, Figs 2–6 and provenance as report.md / report.html",
   module: import.meta.url,
+  inputs: "any",
   params: {
     title: {
       type: "string",

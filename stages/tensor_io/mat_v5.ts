@@ -510,6 +510,85 @@ export function matVariable(
 }
 
 /**
+ * A value inside a file by path: `name`, `s.field`, `s.a.b` (nested structs), `s(2).field` (one
+ * element of a struct array, 1-based as in MATLAB), `c{3}` (one cell). `/` separates like `.`
+ * (HDF5 style: `data/I_tr`). A name the file holds verbatim wins over a path. Throws, naming what
+ * is there, when a step does not exist.
+ * @param vars the decoded file
+ * @param path the path
+ */
+export function matPath(
+  vars: ReadonlyMap<string, MatVariable>,
+  path: string,
+  options: { source?: string } = {},
+): MatVariable {
+  if (vars.has(path)) return matVariable(vars, path, options);
+  const where = options.source ?? "MAT file";
+  const steps = path.split(/[./]/);
+  const parsed = steps.map((st) => /^([^()[\]{}]+)(?:\((\d+)\)|\{(\d+)\})?$/.exec(st));
+  const bad = parsed.findIndex((m) => !m);
+  if (bad >= 0) {
+    throw new Error(
+      `${where}: cannot read the path '${path}' at '${steps[bad]}'; write fields as ` +
+        `'s.field', elements as 's(2).field', cells as 'c{2}'`,
+    );
+  }
+  let cur: MatVariable | undefined;
+  let at = "";
+  for (const m of parsed as RegExpExecArray[]) {
+    const [, name, paren, brace] = m;
+    if (!cur) {
+      cur = matVariable(vars, name, options);
+      at = name;
+    } else {
+      if (cur.class !== "struct" || !cur.records) {
+        throw new Error(
+          `${where}: '${at}' is a ${cur.shape.join("×")} ${cur.class} array, not a struct; ` +
+            `it has no field '${name}'`,
+        );
+      }
+      if (cur.records.length !== 1) {
+        throw new Error(
+          `${where}: '${at}' is a ${cur.shape.join("×")} struct array; name one element, ` +
+            `e.g. '${at}(1).${name}'`,
+        );
+      }
+      cur = matField(cur.records[0], name, { source: `${where}: '${at}'` });
+      at = `${at}.${name}`;
+    }
+    if (paren !== undefined) {
+      const i = Number(paren);
+      if (cur.class !== "struct" || !cur.records) {
+        throw new Error(`${where}: '${at}' is a ${cur.class} array; '(${i})' indexes structs only`);
+      }
+      if (i < 1 || i > cur.records.length) {
+        throw new Error(`${where}: '${at}' has ${cur.records.length} elements; no '(${i})'`);
+      }
+      const rec = cur.records[i - 1];
+      cur = {
+        name: cur.name,
+        class: "struct",
+        shape: [1, 1],
+        fields: cur.fields,
+        records: [rec],
+      };
+      at = `${at}(${i})`;
+    }
+    if (brace !== undefined) {
+      const i = Number(brace);
+      if (!cur.cells) throw new Error(`${where}: '${at}' is a ${cur.class} array, not a cell`);
+      if (i < 1 || i > cur.cells.length) {
+        throw new Error(`${where}: '${at}' has ${cur.cells.length} cells; no '{${i}}'`);
+      }
+      cur = cur.cells[i - 1];
+      at = `${at}{${i}}`;
+      if (cur.unsupported) throw new Error(cur.unsupported);
+    }
+  }
+  return { ...cur!, name: path };
+}
+
+/**
  * One field of one struct record, throwing a clear error when the field is absent or unsupported.
  * @param record a record of {@link MatVariable.records}
  * @param field the field name
@@ -530,6 +609,22 @@ export function matField(
   return v;
 }
 
+/** A cell array of numeric vectors of one length as a matrix with one row per cell, else null. */
+function stackCells(v: MatVariable): Matrix | null {
+  const cells = v.cells ?? [];
+  if (cells.length === 0) return null;
+  const len = cells[0].data?.length ?? -1;
+  if (len <= 0) return null;
+  for (const c of cells) {
+    if (!c.data || c.data.length !== len || c.shape.filter((d) => d !== 1).length > 1) return null;
+  }
+  const data = new Float64Array(cells.length * len);
+  cells.forEach((c, i) => {
+    for (let j = 0; j < len; j++) data[i * len + j] = Number(c.data![j]);
+  });
+  return { rows: cells.length, cols: len, data };
+}
+
 /**
  * A numeric variable as a float64 {@link Matrix}, rows = MATLAB rows. A row or column vector gives
  * a 1-row or 1-column matrix. Throws for N-D, char, unsupported variables, and int64 values beyond
@@ -538,9 +633,19 @@ export function matField(
 export function matToMatrix(v: MatVariable, options: { source?: string } = {}): Matrix {
   const where = `${options.source ?? "MAT file"}: variable '${v.name}'`;
   if (v.unsupported) throw new Error(v.unsupported);
+  if (!v.data && v.class === "cell" && v.cells) {
+    const stacked = stackCells(v);
+    if (stacked) return stacked;
+  }
   if (!v.data) {
-    const how = v.class === "struct" || v.class === "cell"
-      ? ": save the matrix as a variable of its own (e.g. `x = s.field; save(f, 'x', '-v7')`)"
+    const how = v.class === "struct"
+      ? `: it has the fields ${(v.fields ?? []).join(", ") || "(none)"}; name one by path, ` +
+        `e.g. '${v.name}.${v.fields?.[0] ?? "field"}'${
+          (v.records?.length ?? 0) > 1 ? ` (a struct array: '${v.name}(1).field')` : ""
+        }`
+      : v.class === "cell"
+      ? ": a cell array is read as a matrix only when every cell is a numeric vector of the same " +
+        `length (one row per cell); name one cell as '${v.name}{1}'`
       : "";
     throw new Error(`${where} is a ${v.class} array, not numeric${how}`);
   }

@@ -104,3 +104,28 @@ Deno.test("cacheKey is canonical; diffIngredients names what changed", () => {
   ]);
   assert.deepEqual(diffIngredients(base, reordered), []);
 });
+
+Deno.test("files: in the key by content; absent means the key of a stage that reads none", () => {
+  const base: Ingredients = {
+    format: ENGINE_FORMAT,
+    kind: "k",
+    code: {},
+    deps: {},
+    params: {},
+    inputs: {},
+    env: {},
+  };
+  assert.equal(cacheKey(base), cacheKey({ ...base, files: undefined }));
+  const a = { ...base, files: { "/u/a.txt": "h1", "/u/b.txt": "h2" } };
+  const b = { ...base, files: { "/u/a.txt": "h9", "/u/c.txt": "h3" } };
+  assert.notEqual(cacheKey(a), cacheKey(base));
+  assert.notEqual(cacheKey(a), cacheKey(b));
+  assert.deepEqual(diffIngredients(a, b), [
+    "file /u/a.txt (content)",
+    "file /u/b.txt (gone)",
+    "file /u/c.txt (new)",
+  ]);
+  assert.deepEqual(diffIngredients(a, { ...a, files: { ...a.files, "/u/b.txt": "(missing)" } }), [
+    "file /u/b.txt (missing)",
+  ]);
+});

@@ -321,3 +321,83 @@ Deno.test("progress: periodic lines when not a TTY", async () => {
   assert.match(r.out, /^ {2}… train 25% \(1\/4\) eta \S+ acc 1$/m);
   assert.match(r.out, /^done +train/m);
 });
+
+Deno.test("files a stage reads outside the store are in its key, by content (stat cache)", async () => {
+  await using ws = await workspace("stages: {}\n");
+  const labels = `${ws.dir}/user/labels.txt`, names = `${ws.dir}/user/names.txt`;
+  await Deno.mkdir(`${ws.dir}/user`);
+  await Deno.writeTextFile(labels, "1 2 3\n");
+  await Deno.writeTextFile(names, "a b c\n");
+  await ws.write(`stages:
+  r:
+    uses: reader
+    with: { path: ${labels}, more: { files: [${names}] } }
+  c:
+    uses: combine
+    inputs: { a: r }
+  other:
+    uses: source
+`);
+  let r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "done", c: "done", other: "done" });
+  const status = async () => {
+    const j = JSON.parse((await ws.cli("status", "--json")).out);
+    return Object.fromEntries(
+      j.map((s: { stage: string; state: string; reason: string }) => [
+        s.stage,
+        `${s.state}${s.reason ? `: ${s.reason}` : ""}`,
+      ]),
+    );
+  };
+  // the label file changes in place (same size): the reader and its dependent are stale
+  await Deno.writeTextFile(labels, "3 2 1\n");
+  assert.deepEqual(await status(), {
+    r: `stale: changed: file ${labels} (content)`,
+    c: "stale: upstream not fresh: r",
+    other: "fresh",
+  });
+  const ex = await ws.cli("status", "--explain", "r");
+  assert.match(ex.out, /\nfiles \(read by the stage, not another stage's output\)\n/);
+  assert.match(ex.out, new RegExp(`\\n {2}${names} {2}[0-9a-f]{12}\\n`));
+  assert.match(ex.out, new RegExp(`${labels} {2}[0-9a-f]{12} {2}← changed`));
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "done", c: "done", other: "cached" });
+  assert.equal(
+    await Deno.readTextFile(`${ws.artifacts}/objects/${r.summary.stages[0].key}/out.txt`),
+    "3 2 1\n|a b c\n",
+  );
+  // touched (mtime only): rehashed, same content, still fresh
+  await Deno.utime(labels, new Date(), new Date(Date.now() + 5000));
+  assert.deepEqual(await status(), { r: "fresh", c: "fresh", other: "fresh" });
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "cached", c: "cached", other: "cached" });
+  // a file named by the kind's files() hook counts too
+  await Deno.writeTextFile(names, "a b c d\n");
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "done", c: "done", other: "cached" });
+  // back to the first contents: the first objects serve again
+  await Deno.writeTextFile(labels, "1 2 3\n");
+  await Deno.writeTextFile(names, "a b c\n");
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "cached", c: "cached", other: "cached" });
+  // a file edited while the stage runs: the object is not committed
+  const yaml = await Deno.readTextFile(ws.pipeline);
+  await ws.write(yaml.replace("more: {", 'append: "4 ", more: {'));
+  r = await ws.states("reproduce");
+  assert.equal(r.code, 1);
+  assert.equal(r.states.r, "failed");
+  assert.match(
+    JSON.stringify(r.summary),
+    new RegExp(`${labels} changed while the stage ran; nothing was committed: run it again`),
+  );
+  await ws.write(yaml);
+  await Deno.writeTextFile(labels, "1 2 3\n");
+  r = await ws.states("reproduce");
+  assert.deepEqual(r.states, { r: "cached", c: "cached", other: "cached" });
+  // a missing file: stale, says so, and the run fails
+  await Deno.remove(names);
+  assert.equal((await status()).r, `stale: changed: file ${names} (missing)`);
+  r = await ws.states("reproduce");
+  assert.equal(r.code, 1);
+  assert.equal(r.states.r, "failed");
+});

@@ -18,6 +18,16 @@ const EXPECT: Record<string, [number, number, string]> = {
   enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
   input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
   input_glob_no_match: [6, 18, "input 'a' of stage 'c': the pattern 'sxr-*' matches no stage"],
+  kind_validate: [
+    4,
+    5,
+    "stage 'r' (kind 'reader'): 'path' is empty: give the file to read",
+  ],
+  input_to_kind_without_inputs: [
+    7,
+    15,
+    "unknown input 'a' of stage 's2': kind 'strict' takes no inputs",
+  ],
   integer_param_float: [4, 19, "must be an integer, got number 1.5"],
   kind_validate_problem: [
     8,
@@ -37,6 +47,11 @@ const EXPECT: Record<string, [number, number, string]> = {
   target_self_reference: [6, 7, "includes itself"],
   target_unknown_entry: [5, 16, "lists 'nosuch', which is neither a stage nor a target"],
   top_is_list: [1, 1, "must be a mapping with `stages:`"],
+  unknown_input_alias: [
+    7,
+    15,
+    "unknown input 'upstream' of stage 'r': kind 'reader' takes 'up' (write inputs: { up: src })",
+  ],
   unknown_input_stage: [6, 18, "unknown input 'scr'"],
   unknown_interp_param: [5, 19, "unknown param 'sed' in ${{ params.sed }}; pipeline params: seed"],
   unknown_kind: [

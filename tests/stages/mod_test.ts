@@ -48,3 +48,78 @@ Deno.test("pipeline.yaml validates against the real registry; quick reaches the 
   // the design card's `deno task stage train-dse-ds` resolves by prefix to the Wikipedia stage
   assert.ok(names.filter((n) => n.startsWith("train-dse-ds-")).includes("train-dse-ds-wiki"));
 });
+
+Deno.test("inputs: every kind declares its input aliases; a wrong alias is a located exit-2 error naming them", async () => {
+  for (const kind of allKinds) {
+    if (kind.name === "download") {
+      assert.equal(kind.inputs, undefined, "download takes no inputs");
+      continue;
+    }
+    assert.ok(kind.inputs !== undefined, `${kind.name}: declare inputs (or "any")`);
+    if (kind.inputs === "any") {
+      assert.ok(["check", "report"].includes(kind.name), `${kind.name} takes any alias`);
+    } else {
+      for (const [alias, doc] of Object.entries(kind.inputs)) {
+        assert.ok(doc.length > 10, `${kind.name}.inputs.${alias}: say what it must be`);
+      }
+    }
+  }
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/mine.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `stages:
+  feats:
+    uses: features
+    with: { dataset: d, img_train: a.npy, img_test: b.npy, txt_train: c.npy, txt_test: d.npy,
+            labels_train: y.txt, labels_test: z.txt }
+  cca-x: { uses: cca, inputs: { data: feats } }
+  dse-x: { uses: train-dse, with: { loss: ds }, inputs: { features: feats } }
+  chk: { uses: check, inputs: { whatever: cca-x } }
+  half:
+    uses: features
+    with: { dataset: d, img_train: a.npy, img_test: b.npy, labels_train: y.txt, labels_test: z.txt }
+`,
+  );
+  const err: string[] = [];
+  const { main } = await import("../../pipeline/cli.ts");
+  const code = await main(["status", "--pipeline", file, "--artifacts", `${dir}/art`], {
+    registry,
+    stdout: () => {},
+    stderr: (s) => err.push(s),
+  });
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(code, 2);
+  const text = err.join("\n");
+  assert.ok(
+    text.includes(
+      `${file}:6:33: error: unknown input 'data' of stage 'cca-x': kind 'cca' takes 'features' ` +
+        `(write inputs: { features: feats })`,
+    ),
+    text,
+  );
+  assert.ok(
+    text.includes(
+      `${file}:7:59: error: unknown input 'features' of stage 'dse-x': kind 'train-dse' takes ` +
+        `'data', 'backbone'`,
+    ),
+    text,
+  );
+  assert.ok(!text.includes("chk"), "check takes any alias");
+  // a kind's own check of its params as a whole runs at load time too
+  assert.ok(
+    text.includes(
+      `${file}:11:5: error: stage 'half' (kind 'features'): missing txt_train, txt_test: give ` +
+        `img_train, img_test, txt_train, txt_test, labels_train and labels_test, or img, txt, ` +
+        `labels and a split`,
+    ),
+    text,
+  );
+});
+
+Deno.test("docs/kinds.md is generated from the kinds' schemas and in sync (regenerate: deno task kinds --markdown > docs/kinds.md)", async () => {
+  const { kindsMarkdown } = await import("../../pipeline/kinds.ts");
+  const page = await Deno.readTextFile(`${ROOT}docs/kinds.md`);
+  assert.equal(page, kindsMarkdown(registry), "docs/kinds.md is stale: regenerate it");
+  assert.match(await Deno.readTextFile(`${ROOT}README.md`), /\]\(docs\/kinds\.md\)/);
+});

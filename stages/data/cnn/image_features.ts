@@ -129,6 +129,11 @@ export const imageFeaturesKind: StageKind = {
   name: "image-features",
   description: "frozen CNN image features (ResNet-50 pool / AlexNet fc6), batched and resumable",
   module: import.meta.url,
+  inputs: {
+    dataset: "the raw-dataset stage (items and splits)",
+    root: "the extracted images (an extract stage's `data` output)",
+    weights: "the network weights (a download stage's `files` output)",
+  },
   params: {
     model: {
       type: "string",

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import h5wasm from "h5wasm/node";
 import { download } from "../../../stages/data/download.ts";
-import { features, parseLabelList, parseMatrixRef } from "../../../stages/data/features.ts";
+import {
+  featureFiles,
+  features,
+  labelsFromIndicator,
+  parseLabelList,
+  parseMatrixRef,
+  splitIndices,
+} from "../../../stages/data/features.ts";
 import { readLabels, readMatrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 import { dataMirror, wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";
@@ -215,7 +222,7 @@ Deno.test("features: shape, label and path errors say what is wrong and what to 
   await run({}); // the base case is valid
   await assert.rejects(
     run({ labels_test: { file: "y3.list", column: 3, base: 1 } }),
-    /img_test has 2 rows but labels_test has 3 labels/,
+    /img_test \(a2.npy\) has 2 rows but labels_test \(y3.list\) has 3 labels; rows are samples/,
   );
   await assert.rejects(run({ txt_test: "b2x3.npy" }), /txt_train has 2 columns but txt_test has 3/);
   await assert.rejects(
@@ -268,4 +275,239 @@ Deno.test("features: reference and list parsing", () => {
     () => parseLabelList("a 1\n", { column: 3, source: "l" }),
     /line 1 has 2 columns, no column 3/,
   );
+});
+
+Deno.test("features: files() names every user file outside the raw input, for the cache key", () => {
+  const params = {
+    source: "/u/feat.mat",
+    img_train: "I_tr",
+    img_test: "/u/other.mat#I_te",
+    txt_train: { var: "T_tr" },
+    txt_test: { file: "rel/t.npy" },
+    labels_train: { file: "/u/labels.mat", var: "y" },
+    labels_test: { var: "yte" },
+    classes: { file: "~/names.txt" },
+  };
+  const home = Deno.env.get("HOME") ?? "";
+  assert.deepEqual(
+    featureFiles(params, { inputs: [] }),
+    [
+      "/u/feat.mat",
+      "/u/labels.mat",
+      "/u/other.mat",
+      `${home}/names.txt`,
+      "rel/t.npy",
+    ].sort(),
+  );
+  // with a raw input, relative paths are inside it (its digest is in the key already)
+  assert.deepEqual(
+    featureFiles(params, { inputs: ["raw"] }),
+    [
+      "/u/feat.mat",
+      "/u/labels.mat",
+      "/u/other.mat",
+      `${home}/names.txt`,
+    ].sort(),
+  );
+  // malformed params do not throw: the run reports them
+  assert.deepEqual(
+    featureFiles({ img_train: 3, labels_train: [1], classes: ["a"] }, { inputs: [] }),
+    [],
+  );
+});
+
+const RELEASE = new URL("../../fixtures/mat/release_v5.mat", import.meta.url).pathname;
+
+/** The values make_fixtures.py's release_vars() writes: sample i, feature j. */
+function releaseRow(i: number, d: number, shift: number): number[] {
+  return Array.from(
+    { length: d },
+    (_, j) => (j % 3 === i % 3 ? 1 : 0) + 0.1 * Math.sin(7 * i + j) + shift,
+  );
+}
+
+async function checkRelease(dir: string) {
+  const img = await readMatrix(`${dir}/img_train.npy`);
+  assert.deepEqual([img.rows, img.cols], [30, 6]);
+  const near = (a: ArrayLike<number>, b: number[]) =>
+    b.forEach((v, k) => assert.ok(Math.abs(a[k] - v) < 1e-12, `${a[k]} vs ${v}`));
+  near(img.data.subarray(6 * 7, 6 * 8), releaseRow(7, 6, 0));
+  const txtTest = await readMatrix(`${dir}/txt_test.npy`);
+  assert.deepEqual([txtTest.rows, txtTest.cols], [15, 4]);
+  near(txtTest.data.subarray(0, 4), releaseRow(30, 4, 0.5));
+  assert.deepEqual(
+    Array.from(await readLabels(`${dir}/y_train.npy`)),
+    Array.from({ length: 30 }, (_, i) => i % 3),
+  );
+  assert.deepEqual(
+    Array.from(await readLabels(`${dir}/y_test.npy`)),
+    Array.from({ length: 15 }, (_, i) => (30 + i) % 3),
+  );
+}
+
+Deno.test("features: a release as it is: struct fields by path, d×n images (transpose), one-hot labels", async () => {
+  const params = {
+    dataset: "rel",
+    source: RELEASE,
+    img_train: { var: "data.img.tr", transpose: true },
+    img_test: { var: "data.img.te", transpose: true },
+    txt_train: "data.txt.tr",
+    txt_test: "data/txt/te",
+    labels_train: "data.lab.tr",
+    labels_test: { var: "data.lab.te" },
+  };
+  await checkRelease((await runKind(features, { params })).dir);
+  // without transpose: the shapes say the matrix is d×n, and the message says what to set
+  await assert.rejects(
+    runKind(features, { params: { ...params, img_train: "data.img.tr" } }),
+    /img_train \(.*release_v5.mat#data.img.tr\) has 6 rows but labels_train \(.*#data.lab.tr, a 30×3 one-hot matrix\) has 30 labels; img_train looks features × samples \(6×30\): set 'transpose: true' on img_train/,
+  );
+  // a struct is not a matrix: the message lists its fields and the path syntax
+  await assert.rejects(
+    runKind(features, { params: { ...params, txt_train: "data.txt" } }),
+    /'data.txt' is a struct array, not numeric: it has the fields tr, te; name one by path, e.g. 'data.txt.tr'/,
+  );
+  // a one-hot matrix read as classes × samples is recognised as such
+  await assert.rejects(
+    runKind(features, {
+      params: { ...params, labels_train: { var: "data.lab.tr", transpose: true } },
+    }),
+    /labels_train: .*#data.lab.tr: the 3×30 label matrix is one-hot by column: it looks classes × samples; set 'transpose: true' on these labels/,
+  );
+});
+
+Deno.test("features: multi-hot label rows are refused with their count unless multiLabel: first", async () => {
+  const m = { rows: 4, cols: 3, data: new Float64Array([1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1]) };
+  assert.throws(
+    () => labelsFromIndicator(m, { where: "L" }),
+    /L: 2 of 4 rows of the 4×3 label matrix name several classes \(first: row 2, classes 1, 2, 0-based\).*set 'multiLabel: first'/,
+  );
+  assert.deepEqual(Array.from(labelsFromIndicator(m, { where: "L", multiLabel: "first" })), [
+    0,
+    1,
+    2,
+    0,
+  ]);
+  assert.throws(
+    () =>
+      labelsFromIndicator({ rows: 2, cols: 2, data: new Float64Array([1, 0, 0, 0]) }, {
+        where: "L",
+      }),
+    /row 2 of the 2×2 one-hot label matrix has no class \(all zeros\); if the matrix is classes × samples, set 'transpose: true'/,
+  );
+  // through the stage, from the fixture's multi-hot variable
+  const raw = await tmp();
+  await writeMatrix(`${raw}/x4.npy`, { rows: 4, cols: 2, data: new Float64Array(8) });
+  const params = {
+    dataset: "multi",
+    img_train: "x4.npy",
+    img_test: "x4.npy",
+    txt_train: "x4.npy",
+    txt_test: "x4.npy",
+    labels_train: { file: RELEASE, var: "multi" },
+    labels_test: { file: RELEASE, var: "multi", multiLabel: "first" },
+  };
+  await assert.rejects(
+    runKind(features, { inputs: { raw }, params }),
+    /labels_train: .*#multi: 1 of 4 rows of the 4×3 label matrix name several classes \(first: row 2, classes 1, 2/,
+  );
+  const run = await runKind(features, {
+    inputs: { raw },
+    params: { ...params, labels_train: { file: RELEASE, var: "multi", multiLabel: "first" } },
+  });
+  assert.deepEqual(Array.from(await readLabels(`${run.dir}/y_test.npy`)), [0, 1, 2, 0]);
+});
+
+Deno.test("features: one matrix split by a 0/1 mask or by 1-based index lists", async () => {
+  const whole = {
+    dataset: "rel",
+    source: RELEASE,
+    img: "all_img",
+    txt: "all_txt",
+    labels: "all_onehot",
+  };
+  // a mask; test = the rest
+  await checkRelease(
+    (await runKind(features, { params: { ...whole, split: { train: "mask" } } })).dir,
+  );
+  // 1-based indices (MATLAB), test = the rest
+  await checkRelease(
+    (await runKind(features, { params: { ...whole, split: { train: "idx_tr", base: 1 } } })).dir,
+  );
+  // indices as a text list, test given too
+  const dir = await tmp();
+  await Deno.writeTextFile(
+    `${dir}/tr.txt`,
+    Array.from({ length: 30 }, (_, i) => `${i}\n`).join(""),
+  );
+  await Deno.writeTextFile(
+    `${dir}/te.txt`,
+    Array.from({ length: 15 }, (_, i) => `${30 + i}\n`).join(""),
+  );
+  await checkRelease(
+    (await runKind(features, {
+      params: { ...whole, split: { train: `${dir}/tr.txt`, test: `${dir}/te.txt` } },
+    })).dir,
+  );
+  // 1-based indices without base: the last one is out of range, and the message says 'base: 1'
+  await Deno.writeTextFile(
+    `${dir}/one.txt`,
+    Array.from({ length: 45 }, (_, i) => `${i + 1}\n`).join(""),
+  );
+  await assert.rejects(
+    runKind(features, { params: { ...whole, split: { train: `${dir}/one.txt`, as: "indices" } } }),
+    /split.train .*: index 45 \(entry 45\) is outside the 45 samples after subtracting base 0; for MATLAB's 1-based indices set 'base: 1'/,
+  );
+  await assert.rejects(
+    runKind(features, {
+      params: { ...whole, split: { train: `${dir}/tr.txt`, test: `${dir}/tr.txt` } },
+    }),
+    /30 samples are in both split.train and split.test/,
+  );
+  await assert.rejects(
+    runKind(features, { params: { ...whole, img_train: "all_img", split: { train: "mask" } } }),
+    /'split' splits img, txt and labels; remove img_train/,
+  );
+  assert.deepEqual(
+    splitIndices([0, 1, 1, 0], { n: 4, base: 0, as: "auto", where: "s" }),
+    [1, 2],
+  );
+  assert.deepEqual(splitIndices([3, 1], { n: 4, base: 0, as: "auto", where: "s" }), [3, 1]);
+});
+
+Deno.test("features: npz arrays and a cell array of equal-length vectors load as matrices", async () => {
+  const dir = await tmp();
+  const { encodeNpy } = await import("../../../stages/tensor_io/npy.ts");
+  const { zipBytes } = await import("../../helpers/fixtures_raw.ts");
+  await Deno.writeFile(
+    `${dir}/r.npz`,
+    await zipBytes([
+      { name: "X.npy", data: encodeNpy(new Float64Array([1, 2, 3, 4, 5, 6]), [3, 2]) },
+      { name: "Y.npy", data: encodeNpy(new Float64Array([1, 0, 0, 1, 1, 0]), [3, 2]) },
+    ]),
+  );
+  const run = await runKind(features, {
+    params: {
+      dataset: "npz",
+      source: `${dir}/r.npz`,
+      img_train: "X",
+      img_test: "X",
+      txt_train: { file: RELEASE, var: "vecs" }, // a 3×1 cell of 1×4 vectors
+      txt_test: { file: RELEASE, var: "vecs" },
+      labels_train: "Y",
+      labels_test: `${dir}/r.npz#Y`,
+    },
+  });
+  assert.deepEqual(Array.from((await readMatrix(`${run.dir}/img_train.npy`)).data), [
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+  ]);
+  const t = await readMatrix(`${run.dir}/txt_train.npy`);
+  assert.deepEqual([t.rows, t.cols], [3, 4]);
+  assert.deepEqual(Array.from(t.data), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(Array.from(await readLabels(`${run.dir}/y_train.npy`)), [0, 1, 0]);
 });

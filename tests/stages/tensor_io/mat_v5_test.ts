@@ -5,6 +5,7 @@ import {
   decodeMatV5,
   type MatData,
   matField,
+  matPath,
   matToMatrix,
   type MatVariable,
   matVariable,
@@ -106,7 +107,7 @@ Deno.test("mat v5: unsupported classes are named, supported neighbours still loa
   assert.deepEqual(matVariable(vars, "st").fields, ["a", "b"]);
   assert.throws(
     () => matToMatrix(matVariable(vars, "st")),
-    /'st' is a struct array, not numeric: save the matrix as a variable of its own/,
+    /'st' is a struct array, not numeric: it has the fields a, b; name one by path, e.g. 'st.a'/,
   );
   assert.throws(
     () => matVariable(vars, "nope"),
@@ -296,4 +297,32 @@ Deno.test({
       assert.ok(Math.abs(total - sum) < 1e-9, `${name} total ${total}`);
     }
   },
+});
+
+Deno.test("mat v5: values by path: nested struct fields, struct array elements, cells; cells of vectors stack", async () => {
+  const rel = await readMatV5(`${FIX}release_v5.mat`);
+  const img = matToMatrix(matPath(rel, "data.img.tr"));
+  assert.deepEqual([img.rows, img.cols], [6, 30]);
+  assert.deepEqual(matToMatrix(matPath(rel, "data/lab/te")).cols, 3);
+  assert.deepEqual(matToMatrix(matVariable(rel, "vecs")), {
+    rows: 3,
+    cols: 4,
+    data: new Float64Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+  });
+  assert.throws(() => matPath(rel, "data.img.nope"), /'data.img': no field 'nope'; it has: tr, te/);
+  const hw = await readMatV5(`${FIX}structs_plain.mat`);
+  assert.deepEqual(matPath(hw, "D1(2).filename").text, ["000012.jpg"]);
+  assert.deepEqual(nums(matPath(hw, "D1(3).taglist").data), [3, 399, 3]);
+  assert.throws(
+    () => matPath(hw, "D1.filename"),
+    /'D1' is a 1×3 struct array; name one element, e.g. 'D1\(1\).filename'/,
+  );
+  assert.throws(() => matPath(hw, "D1(4).filename"), /'D1' has 3 elements; no '\(4\)'/);
+  assert.deepEqual(nums(matPath(hw, "cel{2}").data), [1, 2]);
+  assert.deepEqual(nums(matPath(hw, "cel{3}.inner").data), [3]);
+  // a cell of mixed content is not a matrix: the message says when it would be
+  assert.throws(
+    () => matToMatrix(matVariable(hw, "cel")),
+    /'cel' is a cell array, not numeric: a cell array is read as a matrix only when every cell is a numeric vector of the same length/,
+  );
 });

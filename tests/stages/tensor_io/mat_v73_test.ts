@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import h5wasm from "h5wasm/node";
 import { readMatV73 } from "../../../stages/tensor_io/mat_v73.ts";
 import { readMat, sniffMat } from "../../../stages/tensor_io/mat.ts";
-import { matToMatrix, matVariable } from "../../../stages/tensor_io/mat_v5.ts";
+import { matPath, matToMatrix, matVariable } from "../../../stages/tensor_io/mat_v5.ts";
 
 /** Column-major values of a row-major r×c matrix: what MATLAB writes as an HDF5 c×r dataset. */
 function colMajor(rowMajor: number[], r: number, c: number): number[] {
@@ -32,8 +32,15 @@ async function writeMatlabLike(dir: string): Promise<string> {
   const e = add("E", new BigUint64Array([3n, 0n]), [2], "double"); // zeros(0,3)
   e.create_attribute("MATLAB_empty", 1);
   add("CELL", new Uint8Array([0]), [1, 1], "cell");
+  // ST.inner.X = [1 2; 3 4], ST.y = [5 6 7]': a scalar struct with a nested struct
   const g = f.create_group("ST");
   g.create_attribute("MATLAB_class", "struct");
+  const inner = g.create_group("inner");
+  inner.create_attribute("MATLAB_class", "struct");
+  inner.create_dataset({ name: "X", data: new Float64Array([1, 3, 2, 4]), shape: [2, 2] })
+    .create_attribute("MATLAB_class", "double");
+  g.create_dataset({ name: "y", data: new Float64Array([5, 6, 7]), shape: [1, 3] })
+    .create_attribute("MATLAB_class", "double");
   f.create_group("#refs#");
   f.close();
   // prepend MATLAB's 512-byte text user block
@@ -86,7 +93,20 @@ Deno.test("mat v7.3: MATLAB layout (user block, transposed, classes) reads back"
     assert.equal(e.rows, 0);
     assert.equal(e.cols, 3);
     assert.throws(() => matVariable(vars, "CELL"), /'CELL' is a MATLAB cell array.*not support/);
-    assert.throws(() => matVariable(vars, "ST"), /'ST' is a struct .*not support/);
+    // a scalar struct's fields by path, nested; the struct itself is not a matrix
+    assert.deepEqual(matVariable(vars, "ST").fields, ["inner", "y"]);
+    assert.deepEqual(matToMatrix(matPath(vars, "ST.inner.X")), {
+      rows: 2,
+      cols: 2,
+      data: new Float64Array([1, 2, 3, 4]),
+    });
+    assert.deepEqual(matToMatrix(matPath(vars, "ST/y")).rows, 3);
+    assert.throws(
+      () => matToMatrix(matVariable(vars, "ST")),
+      /'ST' is a struct array, not numeric: it has the fields inner, y; name one by path/,
+    );
+    assert.throws(() => matPath(vars, "ST.nope"), /'ST': no field 'nope'; it has: inner, y/);
+    assert.throws(() => matPath(vars, "ST.y.z"), /'ST.y' is a 3×1 double array, not a struct/);
     // the dispatcher picks v7.3 from the header
     const viaReadMat = await readMat(path);
     assert.deepEqual(Array.from(matVariable(viaReadMat, "A").data as Float64Array), [
@@ -108,6 +128,38 @@ Deno.test("mat v7.3: a non-HDF5 file gives a clear error", async () => {
     await Deno.writeFile(`${dir}/x.mat`, new TextEncoder().encode("not hdf5 at all"));
     await assert.rejects(readMatV73(`${dir}/x.mat`), /x.mat: not a readable HDF5/);
     await assert.rejects(readMatV73(`${dir}/missing.mat`), /missing.mat: file not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mat v7.3 reader: a plain HDF5 file (h5py layout, no MATLAB_class) keeps C order, by path", async () => {
+  await h5wasm.ready;
+  const dir = await Deno.makeTempDir({ prefix: "h5plain-" });
+  try {
+    const path = `${dir}/release.h5`;
+    const f = new h5wasm.File(path, "w");
+    const g = f.create_group("feats");
+    g.create_dataset({ name: "train", data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] });
+    f.create_dataset({ name: "labels", data: new Int32Array([2, 0]), shape: [2] });
+    f.create_dataset({ name: "names", data: ["a", "b"] });
+    f.close();
+    const vars = await readMat(path);
+    assert.deepEqual(matToMatrix(matPath(vars, "feats/train")), {
+      rows: 2,
+      cols: 3,
+      data: new Float64Array([1, 2, 3, 4, 5, 6]),
+    });
+    assert.equal(matPath(vars, "feats.train").class, "single");
+    assert.deepEqual(matToMatrix(matVariable(vars, "labels")), {
+      rows: 2,
+      cols: 1,
+      data: new Float64Array([2, 0]),
+    });
+    assert.throws(
+      () => matVariable(vars, "names"),
+      /'names' is an HDF5 dataset of type .* without MATLAB_class/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
