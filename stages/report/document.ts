@@ -116,7 +116,8 @@ export function gridHtml(g: Grid, id: string): string {
   return out.join("\n");
 }
 
-const TABLE_LEGEND =
+/** What the tables' notation means, shown under the summary in every rendering. */
+export const TABLE_LEGEND =
   "Values are mAP over the whole ranked test gallery. `a (b)`: a without PCA, b with PCA on the " +
   "image side, as in the paper. Δ = reproduced − expected; ✗ marks a cell outside the check's " +
   "tolerance. Each expected value is one of three kinds, named in the Reference column: " +
@@ -125,8 +126,9 @@ const TABLE_LEGEND =
   "run, kept to catch drift). A row without an expected value names where its reference comes " +
   "from.";
 
-function checkSummary(m: ReportModel): string {
-  const checks = Object.entries(m.checkCounts);
+/** One line per check of the report: its verdict and its counts, as the CLI prints them. */
+export function checkSummary(m: ReportModel): string {
+  const checks = Object.entries(m.checkCounts ?? {});
   if (!checks.length) return "no check among the inputs";
   return checks.map(([alias, counts]) =>
     `${alias}: ${m.checkOk[alias] === false ? "FAILED" : "ok"} (${summaryLine(counts)})`
@@ -262,7 +264,12 @@ export function toHtml(
     `<style>${CSS}</style></head><body>`,
     `<h1>${htmlEscape(m.title)}</h1>`,
     `<p class="summary"><b>Summary:</b> ${htmlEscape(checkSummary(m))}</p>`,
-    `<p>${htmlEscape(TABLE_LEGEND).replace(/`([^`]+)`/g, "<code>$1</code>")}</p>`,
+    `<p>${
+      htmlEscape(TABLE_LEGEND).replace(/`([^`]+)`/g, "<code>$1</code>").replace(
+        /\*\*([^*]+)\*\*/g,
+        "<b>$1</b>",
+      )
+    }</p>`,
   ];
   for (const t of allTables(m)) {
     out.push(`<h2 id="h-${htmlEscape(t.id)}">${htmlEscape(t.title)}</h2>`);

@@ -256,13 +256,18 @@ function buildRow(
     label,
     similarity,
     cells,
-    reference: sources.size
-      ? [...sources].map(([source, kind]) => `${kind}: ${source}`).join("; ")
-      : fallbackReference,
+    reference: sources.size ? referenceByKind(sources) : fallbackReference,
     kinds: [...new Set(sources.values())],
     notes: [...notes],
     stages: [...stages],
   };
+}
+
+/** `published: a; b · anchor: c`: each kind once, its sources after it. */
+function referenceByKind(sources: Map<string, ExpectationKind>): string {
+  const byKind = new Map<ExpectationKind, string[]>();
+  for (const [source, kind] of sources) byKind.set(kind, [...byKind.get(kind) ?? [], source]);
+  return [...byKind].map(([kind, list]) => `${kind}: ${list.join("; ")}`).join(" · ");
 }
 
 /** The similarity a results table shows for one method (see {@link TableSpec.similarity}). */

@@ -6,7 +6,7 @@
  */
 import Table from "cli-table3";
 import type { ReportModel } from "./document.ts";
-import { provenanceGrid } from "./document.ts";
+import { checkSummary, provenanceGrid, TABLE_LEGEND } from "./document.ts";
 import { claimsGrid, type Grid, tableGrid } from "./tables.ts";
 
 function gridTable(g: Grid, color: boolean, wrapLast = 0): string {
@@ -58,6 +58,7 @@ export async function renderTerminalReport(
     }
     found++;
     out.push(model.title, "=".repeat(Math.min(model.title.length, 100)), "");
+    out.push(`Summary: ${checkSummary(model)}`, "", TABLE_LEGEND.replace(/\*\*|`/g, ""), "");
     for (const t of [...model.tables, ...model.similarityTables]) {
       out.push(t.title);
       out.push(t.rows.length ? gridTable(tableGrid(t), !!options.color, 36) : "(no rows)");

@@ -106,6 +106,8 @@ Deno.test("toMarkdown and toHtml carry claims, figures, provenance and warnings"
   assert.match(html, /<table id="claims">/);
   assert.match(html, /<td class="bad">fails \(required: fails the run\)<\/td>/);
   assert.ok(html.includes(summary), "the HTML summary gives the same counts");
+  assert.match(html, /<b>published<\/b> \(printed in the paper/);
+  assert.ok(!html.includes("**"), "no Markdown emphasis left in the HTML");
   assert.match(html, /<table id="provenance">/);
   const svgOnly = toHtml(m, { fig5_w: { svg: `<?xml version="1.0"?><svg id="s"></svg>` } });
   assert.match(svgOnly, /<figure id="fig5_w"><svg id="s"><\/svg>/);

@@ -13,6 +13,13 @@ Deno.test("renderTerminalReport prints the tables, claims and the HTML path", as
     dir: tmp,
   });
   const text = await renderTerminalReport([run.dir, `${tmp}/not-a-report`]);
+  // the same counts as the CLI, and the notation explained as in the HTML
+  assert.match(
+    text,
+    /^Summary: ck: FAILED \(published 19\/20 · claims 4\/5 \(1 failing, not required\)\)$/m,
+  );
+  assert.match(text, /`?a \(b\)`?: a without PCA, b with PCA/);
+  assert.match(text, /published \(printed in the paper or the data release/);
   assert.match(text, /Table 1: wiki/);
   assert.match(text, /Table 4: Euclidean vs cosine, DSE variants \(wiki\)/);
   assert.match(text, /│ CCA +│ cosine +│ 0\.2435 \(0\.2649\) +│ 0\.2436 \(0\.2650\) +│/);
