@@ -341,11 +341,10 @@ export async function runStages(
     try {
       v = await project.verifyObject(key, true);
       if (v.status === "ok" && !forced) return await cachedResult(v.manifest);
-      if (v.status === "corrupt" && !forced) {
-        // another process may have reported it already; rebuild from scratch
-      }
-      if (v.status !== "missing") await project.store.removeObject(key);
-      return await execute(name, key, ing.ingredients, ing.inputKeys);
+      // A corrupt object goes now; a good one (forced re-run) stays until the new one commits,
+      // so that a failed or cancelled re-run leaves the stage fresh.
+      if (v.status === "corrupt") await project.store.removeObject(key);
+      return await execute(name, key, ing.ingredients, ing.inputKeys, v.status === "ok");
     } finally {
       await lock.release();
     }
@@ -356,6 +355,7 @@ export async function runStages(
     key: string,
     ingredients: Ingredients,
     inputKeys: Record<string, string>,
+    replace: boolean,
   ): Promise<StageResult> {
     const store = project.store;
     const spec = project.stage(name);
@@ -450,7 +450,7 @@ export async function runStages(
         verdict,
         outputs: spec.outputs,
         ingredients,
-      }, { logFile: logPath });
+      }, { logFile: logPath, replace });
       await store.writeRecord(name, {
         key,
         ingredients,

@@ -218,6 +218,30 @@ Deno.test("stage: name resolution, --force re-runs just that stage, --dry-run wr
   assert.match(none.err, /no stage matches 'zzz'/);
 });
 
+Deno.test("stage --force keeps the old object until the new one commits", async () => {
+  await using ws = await workspace(BASE);
+  await ws.states("reproduce");
+  const before = await verifyAll(ws.artifacts);
+  Deno.env.set("TOY_FAIL", "c1");
+  let r;
+  try {
+    r = await ws.states("stage", "c1", "--force");
+  } finally {
+    Deno.env.delete("TOY_FAIL");
+  }
+  assert.equal(r.states.c1, "failed");
+  assert.deepEqual(await verifyAll(ws.artifacts), before, "the old c1 object is still there");
+  const st = await ws.cli("status");
+  assert.match(st.out, /c1 +│ fresh/);
+  assert.match(st.out, /4 fresh, 0 stale, 0 missing/);
+  // a forced re-run that succeeds replaces the object in place
+  r = await ws.states("stage", "c1", "--force");
+  assert.equal(r.states.c1, "done");
+  assert.deepEqual(await verifyAll(ws.artifacts), before);
+  r = await ws.states("reproduce");
+  assert.deepEqual(Object.values(r.states), ["cached", "cached", "cached", "cached"]);
+});
+
 Deno.test("status, --explain, dag and gc", async () => {
   await using ws = await workspace(BASE);
   let st = await ws.cli("status");
