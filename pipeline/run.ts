@@ -333,11 +333,21 @@ export async function runStages(
     if (v.status === "corrupt") {
       say("corrupt", name, `${key.slice(0, 12)}: ${v.problem}; rebuilding`);
     }
-    const lock = await project.store.lock(key, name, {
-      signal: options.signal,
-      onWait: (o) => say("waiting", name, `locked by pid ${o.pid} on ${o.host}`),
-    }).catch(() => undefined);
-    if (!lock) return { name, state: "cancelled", key, duration_ms: 0 };
+    let lock;
+    try {
+      lock = await project.store.lock(key, name, {
+        signal: options.signal,
+        onWait: (o) => say("waiting", name, `locked by pid ${o.pid} on ${o.host}`),
+      });
+    } catch (e) {
+      if (options.signal?.aborted) return { name, state: "cancelled", key, duration_ms: 0 };
+      // EACCES, EROFS, ENOSPC...: say so, with the cause, instead of "cancelled"
+      const error = `cannot take the lock of ${key.slice(0, 12)} in ${project.store.root}/locks: ${
+        String((e as Error)?.message ?? e).split("\n")[0]
+      } (check that the artifact store is writable and has free space)`;
+      say("failed", name, error);
+      return { name, state: "failed", key, duration_ms: 0, error };
+    }
     try {
       v = await project.verifyObject(key, true);
       if (v.status === "ok" && !forced) return await cachedResult(v.manifest);

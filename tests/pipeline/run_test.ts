@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { verifyAll, workspace } from "./fixtures/harness.ts";
+import { registry } from "./fixtures/toy_kinds.ts";
+import { Project } from "../../pipeline/project.ts";
+import { runStages } from "../../pipeline/run.ts";
 
 const BASE = `params:
   seed: x
@@ -240,6 +243,23 @@ Deno.test("stage --force keeps the old object until the new one commits", async 
   assert.deepEqual(await verifyAll(ws.artifacts), before);
   r = await ws.states("reproduce");
   assert.deepEqual(Object.values(r.states), ["cached", "cached", "cached", "cached"]);
+});
+
+Deno.test("a lock that cannot be taken (EACCES, EROFS, ENOSPC) fails the stage with its cause", async () => {
+  await using ws = await workspace(BASE);
+  const project = await Project.open({
+    registry,
+    pipeline: ws.pipeline,
+    artifacts: ws.artifacts,
+  });
+  project.store.lock = () =>
+    Promise.reject(new Deno.errors.PermissionDenied("Permission denied (os error 13): open 'x'"));
+  const lines: string[] = [];
+  const r = await runStages(project, ["s1"], { write: (s) => lines.push(s) });
+  assert.equal(r.ok, false);
+  assert.equal(r.stages[0].state, "failed");
+  assert.match(r.stages[0].error!, /cannot take the lock .*Permission denied \(os error 13\)/);
+  assert.match(lines.join("\n"), /^failed +s1 .*Permission denied/m);
 });
 
 Deno.test("status, --explain, dag and gc", async () => {
