@@ -112,9 +112,20 @@ function procStart(pid: number): number | undefined {
 
 const SELF_START = procStart(Deno.pid);
 
+/** The state letter of `/proc/<pid>/stat` (`R`, `S`, `Z`...), if readable (Linux). */
+function procState(pid: number): string | undefined {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * True if the process recorded in `owner` still runs (other hosts count as alive). For this
- * process's own pid, alive means `key` is among the locks it holds.
+ * process's own pid, alive means `key` is among the locks it holds. A zombie (exited, not yet
+ * reaped: state `Z` or `X`) is dead.
  */
 export function ownerAlive(owner: LockOwner, options: { key?: string } = {}): boolean {
   if (owner.host !== HOST) return true;
@@ -125,6 +136,8 @@ export function ownerAlive(owner: LockOwner, options: { key?: string } = {}): bo
     if ((e as { code?: string }).code === "EPERM") return true;
     return false;
   }
+  const state = procState(owner.pid);
+  if (state === "Z" || state === "X") return false;
   if (owner.start !== undefined) {
     const now = procStart(owner.pid);
     if (now !== undefined && now !== owner.start) return false;
