@@ -550,7 +550,11 @@ async function gc(
   let scratch = 0;
   try {
     for await (const e of Deno.readDir(`${store.root}/scratch`)) {
-      if (keep.has(e.name) || await store.isLocked(e.name)) continue;
+      if (await store.isLocked(e.name)) continue;
+      // Checkpoints of a key the pipeline still needs are kept until its object commits; after
+      // that (a kill between commit and scratch removal) they are garbage.
+      const committed = (await store.readManifest(e.name)) !== undefined;
+      if (keep.has(e.name) && !committed) continue;
       const size = await treeSize(`${store.root}/scratch/${e.name}`);
       scratch += size;
       o.out(

@@ -299,6 +299,14 @@ Deno.test("status, --explain, dag and gc", async () => {
   assert.equal((await verifyAll(ws.artifacts)).length, 4);
   const r = await ws.states("reproduce", "--set", "salt=z");
   assert.deepEqual(r.states, { s1: "cached", s2: "cached", c1: "cached", c2: "cached" });
+  // scratch left by a kill between commit and scratch removal: gc removes it
+  const key = r.summary.stages.find((s: { name: string }) => s.name === "c1").key;
+  await Deno.mkdir(`${ws.artifacts}/scratch/${key}`, { recursive: true });
+  await Deno.writeTextFile(`${ws.artifacts}/scratch/${key}/ckpt`, "x");
+  gc = await ws.cli("gc", "--set", "salt=z");
+  assert.match(gc.out, new RegExp(`would remove scratch/${key.slice(0, 12)}`));
+  gc = await ws.cli("gc", "--apply", "--set", "salt=z");
+  await assert.rejects(Deno.stat(`${ws.artifacts}/scratch/${key}`), Deno.errors.NotFound);
 });
 
 Deno.test("--jobs > 1 runs stages in worker threads: console goes to the log, provenance and verdicts come back", async () => {
