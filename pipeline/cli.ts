@@ -14,6 +14,7 @@ import { formatDuration, runStages, type RunSummary } from "./run.ts";
 import { cacheKey, diffIngredients } from "./key.ts";
 import { treeSize } from "./store.ts";
 import { dependents } from "./dag.ts";
+import { didYouMean, UsageError } from "./usage.ts";
 import type { Registry } from "./types.ts";
 
 /** Engine-wide options shared by every command. */
@@ -133,8 +134,6 @@ function splitGlobals(
   return { globals, rest, verify };
 }
 
-class UsageError extends Error {}
-
 /**
  * Runs the CLI with `args` (without the program name); returns the exit code.
  * Never calls Deno.exit.
@@ -171,6 +170,10 @@ export async function main(args: readonly string[], options: MainOptions): Promi
         options: globals.options,
         verify: globals.verify,
       });
+    const allCommands = [
+      ...["reproduce", "stage", "status", "dag", "gc", "unlock"],
+      ...Object.keys(options.commands ?? {}),
+    ];
     const domain = options.commands?.[cmd];
     if (domain) return await domain.run(rest, { globals, open, stdout: out, stderr: err });
     const { values, positionals } = parseArgs({
@@ -209,11 +212,6 @@ export async function main(args: readonly string[], options: MainOptions): Promi
           if (positionals.length > 1) throw new UsageError("reproduce takes at most one target");
           if (values.force) throw new UsageError("--force works with `stage <name>`");
           target = positionals[0] ?? project.pipeline.defaultTarget;
-          if (!project.pipeline.targets.has(target)) {
-            throw new UsageError(
-              `unknown target '${target}'; targets: ${project.targets().join(", ")}`,
-            );
-          }
           names = project.targetStages(target);
         } else {
           if (positionals.length !== 1) throw new UsageError("usage: stage <name> [--force]");
@@ -222,7 +220,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
             throw new UsageError(
               `no stage matches '${positionals[0]}' (exact name, glob, or prefix '${
                 positionals[0]
-              }-*'); see \`status\``,
+              }-*')${didYouMean(positionals[0], project.pipeline.stages.keys())}; see \`status\``,
             );
           }
           names = project.closure(picked);
@@ -282,7 +280,11 @@ export async function main(args: readonly string[], options: MainOptions): Promi
           keys = [];
           for (const p of positionals) {
             const picked = project.matchStages(p);
-            if (!picked.length) throw new UsageError(`no stage matches '${p}'`);
+            if (!picked.length) {
+              throw new UsageError(
+                `no stage matches '${p}'${didYouMean(p, project.pipeline.stages.keys())}`,
+              );
+            }
             for (const n of picked) {
               const k = await project.keyOf(n);
               if (k) keys.push(k);
@@ -302,8 +304,8 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       }
       default:
         throw new UsageError(
-          `unknown command '${cmd}'; commands: reproduce, stage, status, dag, gc, unlock${
-            options.commands ? `, ${Object.keys(options.commands).join(", ")}` : ""
+          `unknown command '${cmd}'${didYouMean(cmd, allCommands)}; commands: ${
+            allCommands.join(", ")
           }`,
         );
     }
@@ -314,8 +316,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       return 2;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      err(`error: ${(e as Error).message}`);
-      err("run with --help for usage");
+      err(`error: ${(e as Error).message} (--help for usage)`);
       return 2;
     }
     throw e;
@@ -383,7 +384,11 @@ async function explain(
   if (!project.pipeline.stages.has(name)) {
     const near = project.matchStages(name);
     throw new UsageError(
-      `no stage '${name}'${near.length ? `; did you mean ${near.slice(0, 5).join(", ")}?` : ""}`,
+      `no stage '${name}'${
+        near.length
+          ? `; did you mean ${near.slice(0, 5).join(", ")}?`
+          : didYouMean(name, project.pipeline.stages.keys())
+      }`,
     );
   }
   const st = await project.state(name);

@@ -262,6 +262,31 @@ Deno.test("a lock that cannot be taken (EACCES, EROFS, ENOSPC) fails the stage w
   assert.match(lines.join("\n"), /^failed +s1 .*Permission denied/m);
 });
 
+Deno.test("usage errors: one line, exit 2, with a suggestion when a name is close", async () => {
+  await using ws = await workspace(BASE + "targets:\n  quick: [c1]\n");
+  for (const args of [["status", "quik"], ["dag", "quik"], ["reproduce", "quik"]]) {
+    const r = await ws.cli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.out, "");
+    assert.equal(
+      r.err,
+      "error: unknown target 'quik'; did you mean 'quick'?; targets: quick, all (--help for usage)",
+    );
+  }
+  let r = await ws.cli("stage", "c3");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: no stage matches 'c3' .*; did you mean 'c1' or 'c2'\?/);
+  assert.equal(r.err.split("\n").length, 1);
+  r = await ws.cli("statuss");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: unknown command 'statuss'; did you mean 'status'\?/);
+  r = await ws.cli("status", "--explain", "s3");
+  assert.match(r.err, /^error: no stage 's3'; did you mean 's1' or 's2'\?/);
+  r = await ws.cli("unlock", "cc1");
+  assert.match(r.err, /^error: no stage matches 'cc1'; did you mean 'c1'\?/);
+  await assert.rejects(Deno.stat(ws.artifacts), Deno.errors.NotFound);
+});
+
 Deno.test("status, --explain, dag and gc", async () => {
   await using ws = await workspace(BASE);
   let st = await ws.cli("status");
