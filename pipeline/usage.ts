@@ -16,9 +16,13 @@ export class UsageError extends Error {
   }
 }
 
-/** Levenshtein distance between `a` and `b` (insertions, deletions, substitutions). */
+/**
+ * Edit distance between `a` and `b`: insertions, deletions, substitutions and transpositions of
+ * two neighbours (`scr` → `src`) each count 1 (optimal string alignment).
+ */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -28,7 +32,11 @@ export function editDistance(a: string, b: string): number {
         cur[j - 1] + 1,
         prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        cur[j] = Math.min(cur[j], before[j - 2] + 1);
+      }
     }
+    before = prev;
     prev = cur;
   }
   return prev[b.length];
@@ -51,7 +59,7 @@ export function closest(
     if (c === word) continue;
     const l = c.toLowerCase();
     const d = editDistance(w, l);
-    const inside = w.length >= 3 && (l.includes(w) || w.includes(l));
+    const inside = Math.min(w.length, l.length) >= 3 && (l.includes(w) || w.includes(l));
     if (d <= limit || inside) scored.push({ c, d: inside ? Math.min(d, limit) : d });
   }
   scored.sort((x, y) => x.d - y.d || x.c.localeCompare(y.c));

@@ -37,18 +37,30 @@ const EXPECT: Record<string, [number, number, string]> = {
   target_self_reference: [6, 7, "includes itself"],
   target_unknown_entry: [5, 16, "lists 'nosuch', which is neither a stage nor a target"],
   top_is_list: [1, 1, "must be a mapping with `stages:`"],
-  unknown_input_stage: [6, 18, "unknown input 'scr'"],
-  unknown_interp_param: [5, 19, "unknown param 'sed' in ${{ params.sed }}; pipeline params: seed"],
+  unknown_input_stage: [
+    6,
+    18,
+    "unknown input 'scr' (input 'a' of stage 'c'): no such stage; did you mean 'src'?",
+  ],
+  unknown_interp_param: [
+    5,
+    19,
+    "unknown param 'sed' in ${{ params.sed }}; did you mean 'seed'?; pipeline params: seed",
+  ],
   unknown_kind: [
     3,
     11,
-    "unknown stage kind 'sourse' in stage 'src'; known kinds: combine, envy, fail",
+    "unknown stage kind 'sourse' in stage 'src'; did you mean 'source'?; known kinds: combine, envy",
   ],
   unknown_matrix_interp: [5, 19, "unknown matrix key 'q'"],
   unknown_output: [7, 10, "stage 'src' has no output 'nope.bin'"],
-  unknown_param: [4, 13, "unknown param 'sed' for kind 'source'"],
-  unknown_stage_field: [4, 5, "unknown field 'input' in stage 'src'"],
-  unknown_top_field: [2, 1, "unknown top-level field 'stagez'"],
+  unknown_param: [
+    4,
+    13,
+    "unknown param 'sed' for kind 'source' (stage 'src'); did you mean 'seed'?",
+  ],
+  unknown_stage_field: [4, 5, "unknown field 'input' in stage 'src'; did you mean 'inputs'?"],
+  unknown_top_field: [2, 1, "unknown top-level field 'stagez'; did you mean 'stages'?"],
   uses_not_string: [3, 11, "`uses:` of 'src' must be a kind name"],
   with_not_mapping: [4, 11, "`with:` of 'src' must be a mapping"],
   wrong_param_type: [5, 13, `must be an integer, got string "big"`],
@@ -192,7 +204,7 @@ Deno.test("--set: typed values, unknown names and wrong types are errors", () =>
       e instanceof PipelineError &&
       e.diagnostics[0].file === "--set sed=1" &&
       e.diagnostics[0].message.includes(
-        "unknown param 'sed'; pipeline params: seed, lr, flag, sizes",
+        "unknown param 'sed'; did you mean 'seed'?; pipeline params: seed, lr, flag, sizes",
       ),
   );
   assert.throws(
