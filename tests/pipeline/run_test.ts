@@ -62,7 +62,10 @@ Deno.test("--set changes the keys of exactly the stages that use the param (and 
   assert.notEqual(a.c1, b.c1);
   const bad = await ws.cli("reproduce", "--set", "salty=1");
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--set salty=1: error: unknown param 'salty'; pipeline params: seed, salt/);
+  assert.match(
+    bad.err,
+    /--set salty=1: error: unknown param 'salty'; did you mean 'salt'\?; pipeline params: seed, salt/,
+  );
 });
 
 Deno.test("code change: editing a locally imported module changes the key, unrelated files do not", async () => {
