@@ -70,6 +70,11 @@ export interface MainOptions {
   env?: (name: string) => string | undefined;
   /** Draw progress bars (default: stdout is a terminal). */
   tty?: boolean;
+  /**
+   * The values the domain accepts for an option passed to stages, e.g. `{ backend: ["cpu",
+   * "wasm"] }`: any other value is a usage error (exit 2) before anything runs.
+   */
+  choices?: Record<string, readonly string[]>;
 }
 
 const USAGE = `usage: cli.ts <command> [options]
@@ -161,6 +166,14 @@ export async function main(args: readonly string[], options: MainOptions): Promi
     if (g.backend) globals.options.backend = g.backend.at(-1)!;
     if (g.lock) globals.options.lock = g.lock.at(-1)!;
     if (g["update-lock"]) globals.options.update_lock = "1";
+    for (const [name, allowed] of Object.entries(options.choices ?? {})) {
+      const v = globals.options[name];
+      if (v !== undefined && !allowed.includes(v)) {
+        throw new UsageError(
+          `unknown --${name} '${v}'${didYouMean(v, allowed)}; use one of ${allowed.join(", ")}`,
+        );
+      }
+    }
     const open = () =>
       Project.open({
         registry: options.registry,
