@@ -103,6 +103,33 @@ Deno.test("malformed corpus: every file gives a located error, exit 2, nothing w
   await Deno.remove(tmp, { recursive: true });
 });
 
+Deno.test("a tab: the first error with a source excerpt and a caret, follow-on errors capped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stages = Array.from(
+      { length: 12 },
+      (_, i) => `  s${i}:\n    uses: source\n    with: { seed: x${i} }\n`,
+    );
+    stages[1] = stages[1].replace("    uses", "\tuses");
+    await Deno.writeTextFile(`${dir}/p.yaml`, `stages:\n${stages.join("")}`);
+    const err: string[] = [];
+    const code = await main(
+      ["status", "--pipeline", `${dir}/p.yaml`, "--artifacts", `${dir}/art`],
+      { registry, stdout: () => {}, stderr: (s) => err.push(s) },
+    );
+    assert.equal(code, 2);
+    assert.match(err[0], /p\.yaml:6:1: error: YAML: Tabs are not allowed as indentation$/);
+    assert.equal(err[1], "  6 | →uses: source");
+    assert.equal(err[2], "    | ^  (→ is a tab: indent with spaces)");
+    assert.match(err[3], /^\.\.\. and \d+ more error\(s\), most of them caused by this one/);
+    assert.match(err[4], /^pipeline invalid: \d+ error\(s\); nothing was run$/);
+    assert.equal(err.length, 5);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["p.yaml"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const GOOD = `version: 1
 params:
   seed: abc
