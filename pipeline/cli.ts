@@ -275,7 +275,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
             null,
             1,
           ));
-        } else out(await statusTable(states));
+        } else out(await statusTable(states, terminalWidth(tty)));
         return 0;
       }
       case "dag": {
@@ -411,23 +411,62 @@ function reportSummary(
   for (const r of failedVerdicts) o.out(`  verdict FAIL ${r.name}: ${r.verdict!.summary}`);
 }
 
-async function statusTable(states: StageState[]): Promise<string> {
-  const { default: Table } = await import("cli-table3");
-  const table = new Table({
-    head: ["stage", "state", "reason", "key", "last"],
-    style: { head: [], border: [], compact: true },
-    wordWrap: true,
-    colWidths: [null, null, 60, null, null],
-  });
-  for (const s of states) {
-    table.push([
-      s.name,
-      s.state,
-      s.reason.length > 170 ? `${s.reason.slice(0, 167)}...` : s.reason,
-      s.key ? s.key.slice(0, 12) : "",
-      s.last ? formatDuration(s.last.duration_ms) : "",
-    ]);
+/** Width of the terminal, or 100 columns when stdout is not one. */
+function terminalWidth(tty: boolean): number {
+  if (!tty) return 100;
+  try {
+    const c = Deno.consoleSize().columns;
+    return c >= 40 ? c : 100;
+  } catch {
+    return 100;
   }
+}
+
+/** Wraps `text` at spaces to lines of at most `width` characters; longer words are split. */
+function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  let cur = "";
+  for (let word of text.split(/\s+/).filter(Boolean)) {
+    while (word.length > width) {
+      if (cur) lines.push(cur);
+      cur = "";
+      lines.push(word.slice(0, width));
+      word = word.slice(width);
+    }
+    if (!cur) cur = word;
+    else if (cur.length + 1 + word.length <= width) cur += ` ${word}`;
+    else {
+      lines.push(cur);
+      cur = word;
+    }
+  }
+  if (cur) lines.push(cur);
+  return lines.join("\n");
+}
+
+async function statusTable(states: StageState[], columns: number): Promise<string> {
+  const { default: Table } = await import("cli-table3");
+  const head = ["stage", "state", "reason", "key", "last"];
+  const rows = states.map((s) => [
+    s.name,
+    s.state,
+    s.reason.length > 170 ? `${s.reason.slice(0, 167)}...` : s.reason,
+    s.key ? s.key.slice(0, 12) : "",
+    s.last ? formatDuration(s.last.duration_ms) : "",
+  ]);
+  const widest = (i: number) => Math.max(head[i].length, ...rows.map((r) => r[i].length));
+  // 6 borders, 2 spaces of padding per column; the reason column takes what is left
+  const fixed = widest(1) + widest(3) + widest(4);
+  const room = columns - 6 - 10 - fixed;
+  const stageW = Math.max(5, Math.min(widest(0), Math.floor(room * 0.45)));
+  const reasonW = Math.max(10, room - stageW);
+  const widths = [stageW, widest(1), reasonW, widest(3), widest(4)];
+  const table = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    colWidths: widths.map((w) => w + 2),
+  });
+  for (const r of rows) table.push(r.map((c, i) => wrapText(c, widths[i])));
   const n = (k: string) => states.filter((s) => s.state === k).length;
   return `${table.toString()}\n${n("fresh")} fresh, ${n("stale")} stale, ${n("missing")} missing, ${
     n("running")

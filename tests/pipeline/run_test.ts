@@ -290,6 +290,26 @@ Deno.test("usage errors: one line, exit 2, with a suggestion when a name is clos
   await assert.rejects(Deno.stat(ws.artifacts), Deno.errors.NotFound);
 });
 
+Deno.test("status fits 100 columns when not a terminal, with 12-hex keys and wrapped reasons", async () => {
+  const long = "a-stage-name-that-is-rather-long-for-a-table-column-of-a-status";
+  await using ws = await workspace(
+    BASE + `  ${long}:\n    uses: combine\n    inputs: { a: c1, b: c2, c: s1, d: s2 }\n`,
+  );
+  await ws.states("stage", "c1");
+  const st = await ws.cli("status", "--set", "salt=a-salt-long-enough-to-make-the-reason-wrap");
+  const lines = st.out.split("\n");
+  const widest = Math.max(...lines.map((l) => l.length));
+  assert.ok(widest <= 100, `status is ${widest} columns wide:\n${st.out}`);
+  assert.ok(widest >= 90, "the reason column takes the room there is");
+  assert.match(st.out, /│ [0-9a-f]{12} │/);
+  assert.doesNotMatch(st.out, /[0-9a-f]{13}/);
+  assert.doesNotMatch(st.out, /…/, "nothing truncated");
+  // every word of the long name and the reason is there, wrapped
+  const text = lines.map((l) => l.replace(/[│┌┐└┘├┤┬┴┼─]/g, " ")).join("\n");
+  assert.match(text, /a-stage-name-that/);
+  assert.match(text, /a-salt-long-enough/);
+});
+
 Deno.test("status, --explain, dag and gc", async () => {
   await using ws = await workspace(BASE);
   let st = await ws.cli("status");
