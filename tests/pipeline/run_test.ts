@@ -415,9 +415,21 @@ Deno.test("progress: periodic lines when not a TTY", async () => {
   await using ws = await workspace(
     `stages:\n  train:\n    uses: trainer\n    with: { epochs: 4 }\n`,
   );
-  const r = await ws.cli("reproduce");
+  let r = await ws.cli("reproduce");
   assert.equal(r.code, 0);
-  // the first report is printed at once; later ones at most every 10 s
-  assert.match(r.out, /^ {2}… train 25% \(1\/4\) eta \S+ acc 1$/m);
+  // the first report is printed at once, without an ETA (no rate yet); later ones at most
+  // every 10 s
+  assert.match(r.out, /^ {2}… train 25% \(1\/4\) acc 1$/m);
+  assert.doesNotMatch(r.out, /eta 0ms/);
+  assert.match(r.out, /^running +train +[0-9a-f]{12} {2}\[stage 1\/1\]$/m);
   assert.match(r.out, /^done +train/m);
+  // the next run estimates what is left from the recorded durations
+  const state = `${ws.artifacts}/state/train.json`;
+  const rec = JSON.parse(await Deno.readTextFile(state));
+  await Deno.writeTextFile(state, JSON.stringify({ ...rec, duration_ms: 125_000 }));
+  r = await ws.cli("stage", "train", "--force");
+  assert.match(
+    r.out,
+    /^running +train +[0-9a-f]{12} {2}\[stage 1\/1, ~2m05s left by recorded times\]$/m,
+  );
 });
