@@ -3,6 +3,7 @@ import { verifyAll, workspace } from "./fixtures/harness.ts";
 import { registry } from "./fixtures/toy_kinds.ts";
 import { Project } from "../../pipeline/project.ts";
 import { runStages } from "../../pipeline/run.ts";
+import { main } from "../../pipeline/cli.ts";
 
 const BASE = `params:
   seed: x
@@ -246,6 +247,34 @@ Deno.test("stage --force keeps the old object until the new one commits", async 
   assert.deepEqual(await verifyAll(ws.artifacts), before);
   r = await ws.states("reproduce");
   assert.deepEqual(Object.values(r.states), ["cached", "cached", "cached", "cached"]);
+});
+
+Deno.test("Ctrl-C during stage --force leaves the stage fresh, with its old object", async () => {
+  await using ws = await workspace(
+    "stages:\n  s1:\n    uses: source\n  c1:\n    uses: combine\n" +
+      "    with: { wait_ms: 300 }\n    inputs: { a: s1 }\n",
+  );
+  await ws.states("reproduce");
+  const before = await verifyAll(ws.artifacts);
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error("cancelled")), 50);
+  const lines: string[] = [];
+  const code = await main(
+    ["stage", "c1", "--force", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
+    {
+      registry,
+      signal: ac.signal,
+      stdout: (l) => void lines.push(l),
+      tty: false,
+      env: () => undefined,
+    },
+  );
+  clearTimeout(timer);
+  assert.equal(code, 130);
+  assert.match(lines.join("\n"), /^cancelled +c1/m);
+  assert.deepEqual(await verifyAll(ws.artifacts), before);
+  const st = await ws.cli("status");
+  assert.match(st.out, /c1 +│ fresh/);
 });
 
 Deno.test("a lock that cannot be taken (EACCES, EROFS, ENOSPC) fails the stage with its cause", async () => {
