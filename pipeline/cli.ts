@@ -2,8 +2,9 @@
  * The command line: `reproduce [target]`, `stage <name>`, `status`, `dag`, `gc`, `unlock`,
  * plus domain commands handed in by the entry point.
  *
- * Exit codes: 0 ok; 1 a stage failed, was skipped or returned a failing verdict; 2 invalid
- * pipeline or usage (nothing run or written); 130 cancelled.
+ * Exit codes: 0 ok; 1 a stage failed, was skipped or returned a failing verdict, or the store
+ * could not be used (one line: cause and path); 2 invalid pipeline or usage (one line; nothing
+ * run or written); 130 cancelled.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -330,6 +331,16 @@ export async function main(args: readonly string[], options: MainOptions): Promi
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       err(`error: ${(e as Error).message} (--help for usage)`);
       return 2;
+    }
+    // A file-system error outside a stage (EACCES, EROFS, ENOSPC, ENOTDIR... on the store, or a
+    // permission the task lacks): its cause and path in one line, not a stack trace.
+    const code = (e as { code?: string }).code;
+    if (
+      (code && /^E[A-Z]+$/.test(code)) || e instanceof Deno.errors.PermissionDenied ||
+      e instanceof Deno.errors.NotCapable
+    ) {
+      err(`error: ${(e as Error).message}`);
+      return 1;
     }
     throw e;
   }

@@ -339,6 +339,15 @@ Deno.test("status fits 100 columns when not a terminal, with 12-hex keys and wra
   assert.match(text, /a-salt-long-enough/);
 });
 
+Deno.test("a store that cannot be used is one line with its cause and path, exit 1", async () => {
+  await using ws = await workspace(BASE);
+  await Deno.mkdir(ws.artifacts);
+  await Deno.writeTextFile(`${ws.artifacts}/locks`, "not a directory");
+  const r = await ws.cli("reproduce");
+  assert.equal(r.code, 1);
+  assert.equal(r.err, `error: Not a directory (os error 20): readdir '${ws.artifacts}/locks'`);
+});
+
 Deno.test("status, --explain, dag and gc", async () => {
   await using ws = await workspace(BASE);
   let st = await ws.cli("status");
