@@ -316,6 +316,22 @@ Deno.test("usage errors: one line, exit 2, with a suggestion when a name is clos
   assert.match(r.err, /^error: no stage 's3'; did you mean 's1' or 's2'\?/);
   r = await ws.cli("unlock", "cc1");
   assert.match(r.err, /^error: no stage matches 'cc1'; did you mean 'c1'\?/);
+  // the values the domain declares for an option: any other is refused before anything runs
+  const err: string[] = [];
+  const code = await main(
+    ["reproduce", "--backend", "wsam", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
+    {
+      registry,
+      choices: { backend: ["cpu", "wasm"] },
+      stdout: () => {},
+      stderr: (l) => void err.push(l),
+      env: () => undefined,
+    },
+  );
+  assert.equal(code, 2);
+  assert.deepEqual(err, [
+    "error: unknown --backend 'wsam'; did you mean 'wasm'?; use one of cpu, wasm (--help for usage)",
+  ]);
   await assert.rejects(Deno.stat(ws.artifacts), Deno.errors.NotFound);
 });
 
