@@ -15,6 +15,7 @@ if (import.meta.main) {
   const code = await main(Deno.args, {
     registry: stages.registry,
     commands,
+    choices: stages.optionChoices,
     signal: cancelOnSignals(),
   });
   Deno.exit(code);

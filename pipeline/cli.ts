@@ -2,8 +2,9 @@
  * The command line: `reproduce [target]`, `stage <name>`, `status`, `dag`, `gc`, `unlock`,
  * plus domain commands handed in by the entry point.
  *
- * Exit codes: 0 ok; 1 a stage failed, was skipped or returned a failing verdict; 2 invalid
- * pipeline or usage (nothing run or written); 130 cancelled.
+ * Exit codes: 0 ok; 1 a stage failed, was skipped or returned a failing verdict, or the store
+ * could not be used (one line: cause and path); 2 invalid pipeline or usage (one line; nothing
+ * run or written); 130 cancelled.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { cacheKey, diffIngredients } from "./key.ts";
 import { treeSize } from "./store.ts";
 import { dependents } from "./dag.ts";
 import { describeKind, kindsMarkdown, listKinds } from "./kinds.ts";
+import { didYouMean, UsageError } from "./usage.ts";
 import type { Registry } from "./types.ts";
 
 /** Engine-wide options shared by every command. */
@@ -70,6 +72,11 @@ export interface MainOptions {
   env?: (name: string) => string | undefined;
   /** Draw progress bars (default: stdout is a terminal). */
   tty?: boolean;
+  /**
+   * The values the domain accepts for an option passed to stages, e.g. `{ backend: ["cpu",
+   * "wasm"] }`: any other value is a usage error (exit 2) before anything runs.
+   */
+  choices?: Record<string, readonly string[]>;
 }
 
 const USAGE = `usage: cli.ts <command> [options]
@@ -135,8 +142,6 @@ function splitGlobals(
   return { globals, rest, verify };
 }
 
-class UsageError extends Error {}
-
 /**
  * Runs the CLI with `args` (without the program name); returns the exit code.
  * Never calls Deno.exit.
@@ -164,6 +169,14 @@ export async function main(args: readonly string[], options: MainOptions): Promi
     if (g.backend) globals.options.backend = g.backend.at(-1)!;
     if (g.lock) globals.options.lock = g.lock.at(-1)!;
     if (g["update-lock"]) globals.options.update_lock = "1";
+    for (const [name, allowed] of Object.entries(options.choices ?? {})) {
+      const v = globals.options[name];
+      if (v !== undefined && !allowed.includes(v)) {
+        throw new UsageError(
+          `unknown --${name} '${v}'${didYouMean(v, allowed)}; use one of ${allowed.join(", ")}`,
+        );
+      }
+    }
     const open = () =>
       Project.open({
         registry: options.registry,
@@ -173,6 +186,10 @@ export async function main(args: readonly string[], options: MainOptions): Promi
         options: globals.options,
         verify: globals.verify,
       });
+    const allCommands = [
+      ...["reproduce", "stage", "status", "dag", "gc", "unlock"],
+      ...Object.keys(options.commands ?? {}),
+    ];
     const domain = options.commands?.[cmd];
     if (domain) return await domain.run(rest, { globals, open, stdout: out, stderr: err });
     const { values, positionals } = parseArgs({
@@ -212,11 +229,6 @@ export async function main(args: readonly string[], options: MainOptions): Promi
           if (positionals.length > 1) throw new UsageError("reproduce takes at most one target");
           if (values.force) throw new UsageError("--force works with `stage <name>`");
           target = positionals[0] ?? project.pipeline.defaultTarget;
-          if (!project.pipeline.targets.has(target)) {
-            throw new UsageError(
-              `unknown target '${target}'; targets: ${project.targets().join(", ")}`,
-            );
-          }
           names = project.targetStages(target);
         } else {
           if (positionals.length !== 1) throw new UsageError("usage: stage <name> [--force]");
@@ -225,7 +237,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
             throw new UsageError(
               `no stage matches '${positionals[0]}' (exact name, glob, or prefix '${
                 positionals[0]
-              }-*'); see \`status\``,
+              }-*')${didYouMean(positionals[0], project.pipeline.stages.keys())}; see \`status\``,
             );
           }
           names = project.closure(picked);
@@ -267,7 +279,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
             null,
             1,
           ));
-        } else out(await statusTable(states));
+        } else out(await statusTable(states, terminalWidth(tty)));
         return 0;
       }
       case "dag": {
@@ -305,7 +317,11 @@ export async function main(args: readonly string[], options: MainOptions): Promi
           keys = [];
           for (const p of positionals) {
             const picked = project.matchStages(p);
-            if (!picked.length) throw new UsageError(`no stage matches '${p}'`);
+            if (!picked.length) {
+              throw new UsageError(
+                `no stage matches '${p}'${didYouMean(p, project.pipeline.stages.keys())}`,
+              );
+            }
             for (const n of picked) {
               const k = await project.keyOf(n);
               if (k) keys.push(k);
@@ -325,24 +341,78 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       }
       default:
         throw new UsageError(
-          `unknown command '${cmd}'; commands: reproduce, stage, status, dag, gc, unlock${
-            options.commands ? `, ${Object.keys(options.commands).join(", ")}` : ""
+          `unknown command '${cmd}'${didYouMean(cmd, allCommands)}; commands: ${
+            allCommands.join(", ")
           }`,
         );
     }
   } catch (e) {
     if (e instanceof PipelineError) {
-      for (const d of e.diagnostics) err(formatDiagnostic(d));
-      err(`pipeline invalid: ${e.diagnostics.length} error(s); nothing was run`);
+      reportPipelineError(e, err);
       return 2;
     }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      err(`error: ${(e as Error).message}`);
-      err("run with --help for usage");
+      err(`error: ${(e as Error).message} (--help for usage)`);
       return 2;
+    }
+    // A file-system error outside a stage (EACCES, EROFS, ENOSPC, ENOTDIR... on the store, or a
+    // permission the task lacks): its cause and path in one line, not a stack trace.
+    const code = (e as { code?: string }).code;
+    if (
+      (code && /^E[A-Z]+$/.test(code)) || e instanceof Deno.errors.PermissionDenied ||
+      e instanceof Deno.errors.NotCapable
+    ) {
+      err(`error: ${(e as Error).message}`);
+      return 1;
     }
     throw e;
   }
+}
+
+/** Most spec errors shown; YAML syntax errors after the first usually follow from it. */
+const MAX_SPEC_ERRORS = 20;
+
+/**
+ * Prints a pipeline's errors: the first with a source excerpt and a caret, then the others up
+ * to a cap (only the first of YAML syntax errors, whose followers are mostly its echoes).
+ */
+function reportPipelineError(e: PipelineError, err: (s: string) => void) {
+  const ds = e.diagnostics;
+  if (!ds.length) return;
+  err(formatDiagnostic(ds[0]));
+  for (const l of sourceExcerpt(ds[0])) err(l);
+  const cap = ds[0].message.startsWith("YAML:") ? 1 : MAX_SPEC_ERRORS;
+  for (const d of ds.slice(1, cap)) err(formatDiagnostic(d));
+  if (ds.length > cap) {
+    err(
+      `... and ${ds.length - cap} more error(s)${
+        cap === 1 ? ", most of them caused by this one: fix it and run again" : ""
+      }`,
+    );
+  }
+  err(`pipeline invalid: ${ds.length} error(s); nothing was run`);
+}
+
+/** The diagnostic's source line (tabs shown as →) and a caret under its column. */
+function sourceExcerpt(d: { file: string; line?: number; col?: number }): string[] {
+  if (d.line === undefined) return [];
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(d.file);
+  } catch {
+    return [];
+  }
+  const line = text.split(/\r?\n/)[d.line - 1];
+  if (line === undefined) return [];
+  const num = String(d.line);
+  const shown = line.replaceAll("\t", "→");
+  const col = Math.max(1, Math.min(d.col ?? 1, shown.length + 1));
+  return [
+    `  ${num} | ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`,
+    `  ${" ".repeat(num.length)} | ${" ".repeat(col - 1)}^${
+      line.includes("\t") ? "  (→ is a tab: indent with spaces)" : ""
+    }`,
+  ];
 }
 
 function domainHelp(commands?: Record<string, DomainCommand>): string {
@@ -375,23 +445,62 @@ function reportSummary(
   for (const r of failedVerdicts) o.out(`  verdict FAIL ${r.name}: ${r.verdict!.summary}`);
 }
 
-async function statusTable(states: StageState[]): Promise<string> {
-  const { default: Table } = await import("cli-table3");
-  const table = new Table({
-    head: ["stage", "state", "reason", "key", "last"],
-    style: { head: [], border: [], compact: true },
-    wordWrap: true,
-    colWidths: [null, null, 60, null, null],
-  });
-  for (const s of states) {
-    table.push([
-      s.name,
-      s.state,
-      s.reason.length > 170 ? `${s.reason.slice(0, 167)}...` : s.reason,
-      s.key ? s.key.slice(0, 12) : "",
-      s.last ? formatDuration(s.last.duration_ms) : "",
-    ]);
+/** Width of the terminal, or 100 columns when stdout is not one. */
+function terminalWidth(tty: boolean): number {
+  if (!tty) return 100;
+  try {
+    const c = Deno.consoleSize().columns;
+    return c >= 40 ? c : 100;
+  } catch {
+    return 100;
   }
+}
+
+/** Wraps `text` at spaces to lines of at most `width` characters; longer words are split. */
+function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  let cur = "";
+  for (let word of text.split(/\s+/).filter(Boolean)) {
+    while (word.length > width) {
+      if (cur) lines.push(cur);
+      cur = "";
+      lines.push(word.slice(0, width));
+      word = word.slice(width);
+    }
+    if (!cur) cur = word;
+    else if (cur.length + 1 + word.length <= width) cur += ` ${word}`;
+    else {
+      lines.push(cur);
+      cur = word;
+    }
+  }
+  if (cur) lines.push(cur);
+  return lines.join("\n");
+}
+
+async function statusTable(states: StageState[], columns: number): Promise<string> {
+  const { default: Table } = await import("cli-table3");
+  const head = ["stage", "state", "reason", "key", "last"];
+  const rows = states.map((s) => [
+    s.name,
+    s.state,
+    s.reason.length > 170 ? `${s.reason.slice(0, 167)}...` : s.reason,
+    s.key ? s.key.slice(0, 12) : "",
+    s.last ? formatDuration(s.last.duration_ms) : "",
+  ]);
+  const widest = (i: number) => Math.max(head[i].length, ...rows.map((r) => r[i].length));
+  // 6 borders, 2 spaces of padding per column; the reason column takes what is left
+  const fixed = widest(1) + widest(3) + widest(4);
+  const room = columns - 6 - 10 - fixed;
+  const stageW = Math.max(5, Math.min(widest(0), Math.floor(room * 0.45)));
+  const reasonW = Math.max(10, room - stageW);
+  const widths = [stageW, widest(1), reasonW, widest(3), widest(4)];
+  const table = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    colWidths: widths.map((w) => w + 2),
+  });
+  for (const r of rows) table.push(r.map((c, i) => wrapText(c, widths[i])));
   const n = (k: string) => states.filter((s) => s.state === k).length;
   return `${table.toString()}\n${n("fresh")} fresh, ${n("stale")} stale, ${n("missing")} missing, ${
     n("running")
@@ -406,7 +515,11 @@ async function explain(
   if (!project.pipeline.stages.has(name)) {
     const near = project.matchStages(name);
     throw new UsageError(
-      `no stage '${name}'${near.length ? `; did you mean ${near.slice(0, 5).join(", ")}?` : ""}`,
+      `no stage '${name}'${
+        near.length
+          ? `; did you mean ${near.slice(0, 5).join(", ")}?`
+          : didYouMean(name, project.pipeline.stages.keys())
+      }`,
     );
   }
   const st = await project.state(name);
@@ -579,7 +692,11 @@ async function gc(
   let scratch = 0;
   try {
     for await (const e of Deno.readDir(`${store.root}/scratch`)) {
-      if (keep.has(e.name) || await store.isLocked(e.name)) continue;
+      if (await store.isLocked(e.name)) continue;
+      // Checkpoints of a key the pipeline still needs are kept until its object commits; after
+      // that (a kill between commit and scratch removal) they are garbage.
+      const committed = (await store.readManifest(e.name)) !== undefined;
+      if (keep.has(e.name) && !committed) continue;
       const size = await treeSize(`${store.root}/scratch/${e.name}`);
       scratch += size;
       o.out(

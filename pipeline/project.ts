@@ -3,6 +3,7 @@
  * ingredients and keys, and reports each stage's state (fresh / stale / missing / running).
  * @module
  */
+import { didYouMean, UsageError } from "./usage.ts";
 import { loadPipeline, matchGlob, type Pipeline, type StageSpec } from "./spec.ts";
 import { topoOrder, upstreamClosure } from "./dag.ts";
 import {
@@ -140,12 +141,19 @@ export class Project {
     return [...this.pipeline.targets.keys()];
   }
 
-  /** Stages a target needs (its stages and their upstream), in topological order. */
+  /**
+   * Stages a target needs (its stages and their upstream), in topological order. An unknown
+   * target is a {@link UsageError}.
+   */
   targetStages(target?: string): string[] {
     const t = target ?? this.pipeline.defaultTarget;
     const roots = this.pipeline.targets.get(t);
     if (!roots) {
-      throw new Error(`unknown target '${t}'; targets: ${this.targets().join(", ")}`);
+      throw new UsageError(
+        `unknown target '${t}'${didYouMean(t, this.targets())}; targets: ${
+          this.targets().join(", ")
+        }`,
+      );
     }
     return this.closure(roots);
   }

@@ -168,11 +168,21 @@ function fmtDuration(ms: number): string {
 /** Formats milliseconds as `850ms`, `12.3s`, `4m05s`, `1h02m`. */
 export { fmtDuration as formatDuration };
 
+/** One stage's progress: the rate is measured from its first report (no ETA before a second). */
+interface Bar {
+  done: number;
+  total: number;
+  note?: string;
+  /** Time and count of the first report (a resumed stage starts part-way). */
+  t0: number;
+  done0: number;
+  last: number;
+}
+
 class Progress {
-  #bars = new Map<
-    string,
-    { done: number; total: number; note?: string; t0: number; last: number }
-  >();
+  #bars = new Map<string, Bar>();
+  /** Appended to the bar, e.g. `[stage 3/15]`. */
+  overall = "";
   #drawn = false;
   #lastDraw = 0;
   constructor(
@@ -191,7 +201,7 @@ class Progress {
     const now = performance.now();
     let b = this.#bars.get(name);
     if (!b) {
-      b = { done, total, note, t0: now, last: -Infinity };
+      b = { done, total, note, t0: now, done0: done, last: -Infinity };
       this.#bars.set(name, b);
     }
     b.done = done;
@@ -211,10 +221,11 @@ class Progress {
       this.#draw(true);
     }
   }
-  #text(b: { done: number; total: number; note?: string; t0: number }, now: number): string {
+  #text(b: Bar, now: number): string {
     const frac = b.total > 0 ? Math.min(1, b.done / b.total) : 0;
     const el = now - b.t0;
-    const eta = frac > 0 && frac < 1 ? ` eta ${fmtDuration(el * (1 - frac) / frac)}` : "";
+    const rate = el > 0 ? (b.done - b.done0) / el : 0;
+    const eta = rate > 0 && frac < 1 ? ` eta ${fmtDuration((b.total - b.done) / rate)}` : "";
     return `${(frac * 100).toFixed(0)}% (${b.done}/${b.total})${eta}${b.note ? ` ${b.note}` : ""}`;
   }
   #draw(force: boolean) {
@@ -228,7 +239,9 @@ class Progress {
     const w = 24;
     const fill = Math.round(frac * w);
     const bar = `[${"#".repeat(fill)}${".".repeat(w - fill)}]`;
-    const more = this.#bars.size > 1 ? ` (+${this.#bars.size - 1} running)` : "";
+    const more = `${this.#bars.size > 1 ? ` (+${this.#bars.size - 1} running)` : ""}${
+      this.overall ? ` ${this.overall}` : ""
+    }`;
     const cols = (() => {
       try {
         const c = Deno.consoleSize().columns;
@@ -271,6 +284,28 @@ export async function runStages(
     await project.store.cleanTmp();
     await project.store.cleanLocks();
   }
+  // Overall progress: "stage k/N" and an ETA from the durations recorded by the last runs.
+  const recorded = new Map<string, number>();
+  for (const n of order) {
+    const rec = await project.store.readRecord(n).catch(() => undefined);
+    if (rec && Number.isFinite(rec.duration_ms)) recorded.set(n, rec.duration_ms);
+  }
+  const startedAt = new Map<string, number>();
+  let begun = 0;
+  const overall = (): string => {
+    const now = performance.now();
+    let left = 0;
+    for (const n of order) {
+      if (results.has(n)) continue;
+      const d = recorded.get(n) ?? 0;
+      const t = startedAt.get(n);
+      left += t === undefined ? d : Math.max(0, d - (now - t));
+    }
+    left /= jobs;
+    return `[stage ${begun}/${order.length}${
+      left >= 1000 ? `, ~${fmtDuration(left)} left by recorded times` : ""
+    }]`;
+  };
 
   async function one(name: string): Promise<StageResult> {
     const badUp = (graph.get(name) ?? []).filter((d) => {
@@ -333,19 +368,28 @@ export async function runStages(
     if (v.status === "corrupt") {
       say("corrupt", name, `${key.slice(0, 12)}: ${v.problem}; rebuilding`);
     }
-    const lock = await project.store.lock(key, name, {
-      signal: options.signal,
-      onWait: (o) => say("waiting", name, `locked by pid ${o.pid} on ${o.host}`),
-    }).catch(() => undefined);
-    if (!lock) return { name, state: "cancelled", key, duration_ms: 0 };
+    let lock;
+    try {
+      lock = await project.store.lock(key, name, {
+        signal: options.signal,
+        onWait: (o) => say("waiting", name, `locked by pid ${o.pid} on ${o.host}`),
+      });
+    } catch (e) {
+      if (options.signal?.aborted) return { name, state: "cancelled", key, duration_ms: 0 };
+      // EACCES, EROFS, ENOSPC...: say so, with the cause, instead of "cancelled"
+      const error = `cannot take the lock of ${key.slice(0, 12)} in ${project.store.root}/locks: ${
+        String((e as Error)?.message ?? e).split("\n")[0]
+      } (check that the artifact store is writable and has free space)`;
+      say("failed", name, error);
+      return { name, state: "failed", key, duration_ms: 0, error };
+    }
     try {
       v = await project.verifyObject(key, true);
       if (v.status === "ok" && !forced) return await cachedResult(v.manifest);
-      if (v.status === "corrupt" && !forced) {
-        // another process may have reported it already; rebuild from scratch
-      }
-      if (v.status !== "missing") await project.store.removeObject(key);
-      return await execute(name, key, ing.ingredients, ing.inputKeys);
+      // A corrupt object goes now; a good one (forced re-run) stays until the new one commits,
+      // so that a failed or cancelled re-run leaves the stage fresh.
+      if (v.status === "corrupt") await project.store.removeObject(key);
+      return await execute(name, key, ing.ingredients, ing.inputKeys, v.status === "ok");
     } finally {
       await lock.release();
     }
@@ -356,6 +400,7 @@ export async function runStages(
     key: string,
     ingredients: Ingredients,
     inputKeys: Record<string, string>,
+    replace: boolean,
   ): Promise<StageResult> {
     const store = project.store;
     const spec = project.stage(name);
@@ -378,7 +423,10 @@ export async function runStages(
     logLine(
       `# ${started.toISOString()} stage ${name} kind ${kind.name} key ${key} pid ${Deno.pid}`,
     );
-    say("running", name, key.slice(0, 12));
+    startedAt.set(name, performance.now());
+    begun++;
+    progress.overall = `[stage ${begun}/${order.length}]`;
+    say("running", name, `${key.slice(0, 12)}  ${overall()}`);
     const inputs: Record<string, string> = {};
     for (const inp of spec.inputs) {
       const dir = store.objectDir(inputKeys[inp.alias]);
@@ -460,7 +508,7 @@ export async function runStages(
         verdict,
         outputs: spec.outputs,
         ingredients,
-      }, { logFile: logPath });
+      }, { logFile: logPath, replace });
       await store.writeRecord(name, {
         key,
         ingredients,

@@ -11,6 +11,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node as YNode, Pair } from "yaml";
 import type { Params, ParamSpec, Registry, StageKind } from "./types.ts";
 import { findCycle, formatCycle, type Graph } from "./dag.ts";
+import { didYouMean } from "./usage.ts";
 
 /** One located problem in a pipeline file. `line`/`col` are 1-based; absent for command-line errors. */
 export interface Diagnostic {
@@ -245,7 +246,12 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
   for (const pair of (root as { items: Pair[] }).items) {
     const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
     if (k === undefined || !TOP_KEYS.includes(k)) {
-      err(pair.key, `unknown top-level field '${k}'; allowed: ${TOP_KEYS.join(", ")}`);
+      err(
+        pair.key,
+        `unknown top-level field '${k}'${didYouMean(k ?? "", TOP_KEYS)}; allowed: ${
+          TOP_KEYS.join(", ")
+        }`,
+      );
       continue;
     }
     top.set(k, pair);
@@ -287,7 +293,7 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       const known = Object.keys(params);
       diags.push({
         file: `--set ${s}`,
-        message: `unknown param '${k}'; pipeline params: ${
+        message: `unknown param '${k}'${didYouMean(k, known)}; pipeline params: ${
           known.length ? known.join(", ") : "(none)"
         }`,
       });
@@ -325,7 +331,9 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
         const known = Object.keys(params);
         return {
           ok: false,
-          why: `unknown param '${m[2]}' in \${{${expr}}}; pipeline params: ${
+          why: `unknown param '${m[2]}' in \${{${expr}}}${
+            didYouMean(m[2], known)
+          }; pipeline params: ${
             known.length ? known.join(", ") : "(none; add a top-level `params:`)"
           }`,
         };
@@ -337,7 +345,7 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       const known = Object.keys(matrix);
       return {
         ok: false,
-        why: `unknown matrix key '${m[2]}' in \${{${expr}}}; ${
+        why: `unknown matrix key '${m[2]}' in \${{${expr}}}${didYouMean(m[2], known)}; ${
           known.length ? `matrix keys: ${known.join(", ")}` : "this stage has no matrix"
         }`,
       };
@@ -414,7 +422,12 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
     for (const f of body.items) {
       const k = isScalar(f.key) ? String(f.key.value) : "";
       if (!STAGE_KEYS.includes(k)) {
-        err(f.key, `unknown field '${k}' in stage '${entry}'; allowed: ${STAGE_KEYS.join(", ")}`);
+        err(
+          f.key,
+          `unknown field '${k}' in stage '${entry}'${didYouMean(k, STAGE_KEYS)}; allowed: ${
+            STAGE_KEYS.join(", ")
+          }`,
+        );
       } else fields.set(k, f);
     }
     const usesPair = fields.get("uses");
@@ -429,9 +442,9 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       if (!kind) {
         err(
           usesPair.value,
-          `unknown stage kind '${kindName}' in stage '${entry}'; known kinds: ${
-            known.length ? known.join(", ") : "(none registered)"
-          }`,
+          `unknown stage kind '${kindName}' in stage '${entry}'${
+            didYouMean(kindName, known)
+          }; known kinds: ${known.length ? known.join(", ") : "(none registered)"}`,
         );
       }
     }
@@ -572,9 +585,9 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
             const decl = Object.keys(kind.params);
             err(
               n.key,
-              `unknown param '${k}' for kind '${kind.name}' (stage '${name}'); declared: ${
-                decl.length ? decl.join(", ") : "(none)"
-              }`,
+              `unknown param '${k}' for kind '${kind.name}' (stage '${name}')${
+                didYouMean(k, decl)
+              }; declared: ${decl.length ? decl.join(", ") : "(none)"}`,
             );
           }
         }
@@ -746,13 +759,10 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
       const node = stageNodes.get(s.name)!.inputs.get(inp.alias);
       const up = stages.get(inp.stage);
       if (!up) {
-        const near = [...stages.keys()].filter((n) =>
-          n.startsWith(inp.stage.slice(0, 3)) || inp.stage.startsWith(n)
-        ).slice(0, 5);
         err(
           node,
           `unknown input '${inp.stage}' (input '${inp.alias}' of stage '${s.name}'): no such stage${
-            near.length ? `; did you mean ${near.join(", ")}?` : ""
+            didYouMean(inp.stage, stages.keys())
           }`,
         );
         continue;
@@ -822,7 +832,12 @@ export function parsePipeline(text: string, options: LoadOptions & { file: strin
         if (!m.length) err(e.node, `glob '${e.v}' in target '${t}' matches no stage`);
         m.forEach(add);
       } else {
-        err(e.node, `target '${t}' lists '${e.v}', which is neither a stage nor a target`);
+        err(
+          e.node,
+          `target '${t}' lists '${e.v}', which is neither a stage nor a target${
+            didYouMean(e.v, [...stages.keys(), ...rawTargets.keys()])
+          }`,
+        );
       }
     }
     targets.set(t, out);

@@ -112,9 +112,20 @@ function procStart(pid: number): number | undefined {
 
 const SELF_START = procStart(Deno.pid);
 
+/** The state letter of `/proc/<pid>/stat` (`R`, `S`, `Z`...), if readable (Linux). */
+function procState(pid: number): string | undefined {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * True if the process recorded in `owner` still runs (other hosts count as alive). For this
- * process's own pid, alive means `key` is among the locks it holds.
+ * process's own pid, alive means `key` is among the locks it holds. A zombie (exited, not yet
+ * reaped: state `Z` or `X`) is dead.
  */
 export function ownerAlive(owner: LockOwner, options: { key?: string } = {}): boolean {
   if (owner.host !== HOST) return true;
@@ -125,6 +136,8 @@ export function ownerAlive(owner: LockOwner, options: { key?: string } = {}): bo
     if ((e as { code?: string }).code === "EPERM") return true;
     return false;
   }
+  const state = procState(owner.pid);
+  if (state === "Z" || state === "X") return false;
   if (owner.start !== undefined) {
     const now = procStart(owner.pid);
     if (now !== undefined && now !== owner.start) return false;
@@ -291,11 +304,13 @@ export class Store {
   /**
    * Commits a finished stage: checks every declared output exists in `tmp`, hashes the files,
    * writes manifest.json (and stage.log from `logFile`), then renames `tmp` to objects/<key>.
+   * With `replace` (a forced re-run), an existing object of the key is swapped out only now, so
+   * that a run that fails or is cancelled leaves the old object in place.
    */
   async commit(
     tmp: string,
     manifest: Omit<Manifest, "files" | "digest">,
-    options: { logFile?: string } = {},
+    options: { logFile?: string; replace?: boolean } = {},
   ): Promise<Manifest> {
     for (const o of manifest.outputs) {
       if (!(await exists(`${tmp}/${o}`))) {
@@ -314,6 +329,10 @@ export class Store {
     }
     const dest = this.objectDir(manifest.key);
     await Deno.mkdir(`${this.root}/objects`, { recursive: true });
+    if (options.replace) {
+      await this.#replace(tmp, dest);
+      return await this.#remember(dest, full);
+    }
     try {
       await Deno.rename(tmp, dest);
     } catch (e) {
@@ -324,11 +343,38 @@ export class Store {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       return other.manifest;
     }
-    for (const f of files) {
+    return await this.#remember(dest, full);
+  }
+
+  /** Records the committed files of `dest` in the stat cache. */
+  async #remember(dest: string, full: Manifest): Promise<Manifest> {
+    this.cache.forgetUnder(`${dest}/`);
+    for (const f of full.files) {
       const p = `${dest}/${f.path}`;
       this.cache.remember(p, await Deno.stat(p), f.sha256);
     }
     return full;
+  }
+
+  /** Moves the object at `dest` aside, renames `tmp` into its place, then deletes the old one. */
+  async #replace(tmp: string, dest: string): Promise<void> {
+    const trash = `${this.root}/tmp/trash-${dest.slice(dest.lastIndexOf("/") + 1)}.${Deno.pid}.${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    let moved = false;
+    try {
+      await Deno.rename(dest, trash);
+      moved = true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    try {
+      await Deno.rename(tmp, dest);
+    } catch (e) {
+      if (moved) await Deno.rename(trash, dest).catch(() => {});
+      throw e;
+    }
+    if (moved) await Deno.remove(trash, { recursive: true }).catch(() => {});
   }
 
   /** Moves an object out of objects/ (atomically) and deletes it. */

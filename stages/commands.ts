@@ -137,10 +137,21 @@ export const reportCommand: DomainCommand = {
       );
       return 1;
     }
-    api.stdout(await renderTerminalReport(dirs, { color: Deno.stdout.isTerminal() }));
+    const tty = Deno.stdout.isTerminal();
+    api.stdout(await renderTerminalReport(dirs, { color: tty, width: terminalWidth(tty) }));
     return 0;
   },
 };
+
+/** The terminal's width, or 100 columns when stdout is not a terminal. */
+function terminalWidth(tty: boolean): number {
+  if (!tty) return 100;
+  try {
+    return Math.max(40, Deno.consoleSize().columns);
+  } catch {
+    return 100;
+  }
+}
 
 /** Domain subcommands by name, handed to the engine's CLI by `cli.ts`. */
 export const commands: Record<string, DomainCommand> = {

@@ -6,7 +6,7 @@ import type { Registry, StageKind } from "../pipeline/types.ts";
 import { kinds as baselines } from "./baselines/mod.ts";
 import { kinds as check } from "./check/mod.ts";
 import { kinds as data } from "./data/mod.ts";
-import { kinds as dse } from "./dse/mod.ts";
+import { BACKEND_ORDER, kinds as dse } from "./dse/mod.ts";
 import { kinds as evaluation } from "./eval/mod.ts";
 import { kinds as report } from "./report/mod.ts";
 
@@ -22,6 +22,14 @@ export const allKinds: StageKind[] = [
 
 /** Kinds by name. */
 export const registry: Registry = buildRegistry(allKinds);
+
+/**
+ * The values the stages accept for engine options (`--backend`); the CLI rejects any other
+ * before running anything.
+ */
+export const optionChoices: Record<string, readonly string[]> = {
+  backend: ["auto", ...BACKEND_ORDER],
+};
 
 function buildRegistry(kinds: StageKind[]): Registry {
   const map = new Map<string, StageKind>();

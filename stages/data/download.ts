@@ -609,6 +609,16 @@ export const download: StageKind = {
     },
   },
   outputs: ["files"],
+  // Bad names, mirror paths, URLs and checksums are spec errors (exit 2, nothing run), not
+  // failures found after other stages ran.
+  validate(params) {
+    try {
+      validateFiles(params.files);
+      return [];
+    } catch (e) {
+      return [{ param: "files", message: (e as Error).message.replace(/^download: /, "") }];
+    }
+  },
   async run(ctx: StageContext) {
     const params = ctx.params as DownloadParams;
     const records = await downloadFiles(params.files, {

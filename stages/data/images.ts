@@ -5,7 +5,6 @@
  * no scaling).
  * @module
  */
-import sharp from "sharp";
 
 /** ImageNet channel means in BGR order, as in keras `imagenet_utils.preprocess_input` ("caffe"). */
 export const CAFFE_MEAN_BGR: readonly [number, number, number] = [103.939, 116.779, 123.68];
@@ -45,6 +44,9 @@ export async function decodeSquare(
 ): Promise<Uint8Array> {
   const size = options.size ?? 224;
   const kernel = options.kernel ?? "linear";
+  // A native addon: loaded on first use, so that commands that decode nothing need no
+  // --allow-ffi.
+  const { default: sharp } = await import("sharp");
   let img;
   let meta;
   try {

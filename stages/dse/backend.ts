@@ -194,6 +194,17 @@ async function activate(
 }
 
 /**
+ * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js ... install
+ * our node backend" on its first use (also when wasm delegates a kernel to it). Here that
+ * package cannot be installed (see above) and the choice is already made: mark the backend as
+ * used so that the banner is not printed. Other tfjs warnings still are.
+ */
+function quietCpuBanner(): void {
+  const cpu = tf.findBackend("cpu") as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
+/**
  * Pick and activate a backend. With `request`, only that backend is tried (an error says why it
  * failed); without, {@link BACKEND_ORDER} is tried in turn and each failure becomes one notice.
  * @param request `--backend` value, or undefined/"auto" for the default order
@@ -205,6 +216,7 @@ export async function selectBackend(
 ): Promise<BackendInfo> {
   const log = options.log ?? ((m: string) => console.error(m));
   const threads = options.threads ?? 0;
+  quietCpuBanner();
   let order: readonly BackendName[] = BACKEND_ORDER;
   if (request && request !== "auto") {
     if (!isBackendName(request)) {

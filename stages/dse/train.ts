@@ -117,7 +117,7 @@ export interface EpochRecord {
   acc_txt: number;
   /** Learning rate used in the epoch. */
   lr: number;
-  /** Wall seconds of the epoch. */
+  /** Wall seconds of the epoch (in the checkpoint and the manifest, not in history.json). */
   seconds: number;
 }
 
@@ -905,7 +905,11 @@ export function createTrainDseKind(
       await writeNpy(ctx.out("txt.npy"), res.txtEmb, [m, p.dim]);
       await writeLabels(ctx.out("y.npy"), data.yTest);
       await writeNpy(ctx.out("centers.npy"), res.centers, [data.numClasses, p.dim]);
-      await Deno.writeTextFile(ctx.out("history.json"), JSON.stringify(res.history, null, 1));
+      // The object must be a function of its key: wall-clock seconds go to the manifest
+      // (provenance), not into history.json.
+      ctx.provenance.epoch_seconds = res.history.map((h) => Number(h.seconds.toFixed(3)));
+      const history = res.history.map(({ seconds: _s, ...rec }) => rec);
+      await Deno.writeTextFile(ctx.out("history.json"), JSON.stringify(history, null, 1));
       const embedding = {
         dataset: data.meta.dataset ?? "unknown",
         method: METHOD[p.loss],

@@ -116,7 +116,7 @@ export function gridHtml(g: Grid, id: string): string {
   return out.join("\n");
 }
 
-/** What the tables' notation means, shown under the summary in every rendering. */
+/** How to read the results tables (`a (b)`, Δ, ✗, kinds of expected values); Markdown. */
 export const TABLE_LEGEND =
   "Values are mAP over the whole ranked test gallery. `a (b)`: a without PCA, b with PCA on the " +
   "image side, as in the paper. Δ = reproduced − expected; ✗ marks a cell outside the check's " +

@@ -6,7 +6,6 @@
  */
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
-import { Resvg } from "@resvg/resvg-js";
 import type { VlSpec } from "./figures.ts";
 
 /** A rendered figure. */
@@ -42,7 +41,12 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
  * @param svg SVG text
  * @param options `scale` (default 2: crisp on high-DPI screens and in print)
  */
-export function svgToPng(svg: string, options: { scale?: number } = {}): RenderedFigure {
+export async function svgToPng(
+  svg: string,
+  options: { scale?: number } = {},
+): Promise<RenderedFigure> {
+  // A native addon: loaded on first use, so that commands that draw nothing need no --allow-ffi.
+  const { Resvg } = await import("@resvg/resvg-js");
   const resvg = new Resvg(svg, {
     background: "white",
     fitTo: { mode: "zoom", value: options.scale ?? 2 },
@@ -61,7 +65,7 @@ export async function renderFigure(
   spec: VlSpec,
   options: { scale?: number } = {},
 ): Promise<RenderedFigure> {
-  return svgToPng(await renderSvg(spec), options);
+  return await svgToPng(await renderSvg(spec), options);
 }
 
 /** Versions of the rendering libraries, for the provenance section. */

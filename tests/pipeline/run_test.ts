@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { verifyAll, workspace } from "./fixtures/harness.ts";
+import { registry } from "./fixtures/toy_kinds.ts";
+import { Project } from "../../pipeline/project.ts";
+import { runStages } from "../../pipeline/run.ts";
+import { main } from "../../pipeline/cli.ts";
 
 const BASE = `params:
   seed: x
@@ -59,7 +63,10 @@ Deno.test("--set changes the keys of exactly the stages that use the param (and 
   assert.notEqual(a.c1, b.c1);
   const bad = await ws.cli("reproduce", "--set", "salty=1");
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--set salty=1: error: unknown param 'salty'; pipeline params: seed, salt/);
+  assert.match(
+    bad.err,
+    /--set salty=1: error: unknown param 'salty'; did you mean 'salt'\?; pipeline params: seed, salt/,
+  );
 });
 
 Deno.test("code change: editing a locally imported module changes the key, unrelated files do not", async () => {
@@ -218,6 +225,145 @@ Deno.test("stage: name resolution, --force re-runs just that stage, --dry-run wr
   assert.match(none.err, /no stage matches 'zzz'/);
 });
 
+Deno.test("stage --force keeps the old object until the new one commits", async () => {
+  await using ws = await workspace(BASE);
+  await ws.states("reproduce");
+  const before = await verifyAll(ws.artifacts);
+  Deno.env.set("TOY_FAIL", "c1");
+  let r;
+  try {
+    r = await ws.states("stage", "c1", "--force");
+  } finally {
+    Deno.env.delete("TOY_FAIL");
+  }
+  assert.equal(r.states.c1, "failed");
+  assert.deepEqual(await verifyAll(ws.artifacts), before, "the old c1 object is still there");
+  const st = await ws.cli("status");
+  assert.match(st.out, /c1 +│ fresh/);
+  assert.match(st.out, /4 fresh, 0 stale, 0 missing/);
+  // a forced re-run that succeeds replaces the object in place
+  r = await ws.states("stage", "c1", "--force");
+  assert.equal(r.states.c1, "done");
+  assert.deepEqual(await verifyAll(ws.artifacts), before);
+  r = await ws.states("reproduce");
+  assert.deepEqual(Object.values(r.states), ["cached", "cached", "cached", "cached"]);
+});
+
+Deno.test("Ctrl-C during stage --force leaves the stage fresh, with its old object", async () => {
+  await using ws = await workspace(
+    "stages:\n  s1:\n    uses: source\n  c1:\n    uses: combine\n" +
+      "    with: { wait_ms: 300 }\n    inputs: { a: s1 }\n",
+  );
+  await ws.states("reproduce");
+  const before = await verifyAll(ws.artifacts);
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error("cancelled")), 50);
+  const lines: string[] = [];
+  const code = await main(
+    ["stage", "c1", "--force", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
+    {
+      registry,
+      signal: ac.signal,
+      stdout: (l) => void lines.push(l),
+      tty: false,
+      env: () => undefined,
+    },
+  );
+  clearTimeout(timer);
+  assert.equal(code, 130);
+  assert.match(lines.join("\n"), /^cancelled +c1/m);
+  assert.deepEqual(await verifyAll(ws.artifacts), before);
+  const st = await ws.cli("status");
+  assert.match(st.out, /c1 +│ fresh/);
+});
+
+Deno.test("a lock that cannot be taken (EACCES, EROFS, ENOSPC) fails the stage with its cause", async () => {
+  await using ws = await workspace(BASE);
+  const project = await Project.open({
+    registry,
+    pipeline: ws.pipeline,
+    artifacts: ws.artifacts,
+  });
+  project.store.lock = () =>
+    Promise.reject(new Deno.errors.PermissionDenied("Permission denied (os error 13): open 'x'"));
+  const lines: string[] = [];
+  const r = await runStages(project, ["s1"], { write: (s) => lines.push(s) });
+  assert.equal(r.ok, false);
+  assert.equal(r.stages[0].state, "failed");
+  assert.match(r.stages[0].error!, /cannot take the lock .*Permission denied \(os error 13\)/);
+  assert.match(lines.join("\n"), /^failed +s1 .*Permission denied/m);
+});
+
+Deno.test("usage errors: one line, exit 2, with a suggestion when a name is close", async () => {
+  await using ws = await workspace(BASE + "targets:\n  quick: [c1]\n");
+  for (const args of [["status", "quik"], ["dag", "quik"], ["reproduce", "quik"]]) {
+    const r = await ws.cli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.out, "");
+    assert.equal(
+      r.err,
+      "error: unknown target 'quik'; did you mean 'quick'?; targets: quick, all (--help for usage)",
+    );
+  }
+  let r = await ws.cli("stage", "c3");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: no stage matches 'c3' .*; did you mean 'c1' or 'c2'\?/);
+  assert.equal(r.err.split("\n").length, 1);
+  r = await ws.cli("statuss");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^error: unknown command 'statuss'; did you mean 'status'\?/);
+  r = await ws.cli("status", "--explain", "s3");
+  assert.match(r.err, /^error: no stage 's3'; did you mean 's1' or 's2'\?/);
+  r = await ws.cli("unlock", "cc1");
+  assert.match(r.err, /^error: no stage matches 'cc1'; did you mean 'c1'\?/);
+  // the values the domain declares for an option: any other is refused before anything runs
+  const err: string[] = [];
+  const code = await main(
+    ["reproduce", "--backend", "wsam", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
+    {
+      registry,
+      choices: { backend: ["cpu", "wasm"] },
+      stdout: () => {},
+      stderr: (l) => void err.push(l),
+      env: () => undefined,
+    },
+  );
+  assert.equal(code, 2);
+  assert.deepEqual(err, [
+    "error: unknown --backend 'wsam'; did you mean 'wasm'?; use one of cpu, wasm (--help for usage)",
+  ]);
+  await assert.rejects(Deno.stat(ws.artifacts), Deno.errors.NotFound);
+});
+
+Deno.test("status fits 100 columns when not a terminal, with 12-hex keys and wrapped reasons", async () => {
+  const long = "a-stage-name-that-is-rather-long-for-a-table-column-of-a-status";
+  await using ws = await workspace(
+    BASE + `  ${long}:\n    uses: combine\n    inputs: { a: c1, b: c2, c: s1, d: s2 }\n`,
+  );
+  await ws.states("stage", "c1");
+  const st = await ws.cli("status", "--set", "salt=a-salt-long-enough-to-make-the-reason-wrap");
+  const lines = st.out.split("\n");
+  const widest = Math.max(...lines.map((l) => l.length));
+  assert.ok(widest <= 100, `status is ${widest} columns wide:\n${st.out}`);
+  assert.ok(widest >= 90, "the reason column takes the room there is");
+  assert.match(st.out, /│ [0-9a-f]{12} │/);
+  assert.doesNotMatch(st.out, /[0-9a-f]{13}/);
+  assert.doesNotMatch(st.out, /…/, "nothing truncated");
+  // every word of the long name and the reason is there, wrapped
+  const text = lines.map((l) => l.replace(/[│┌┐└┘├┤┬┴┼─]/g, " ")).join("\n");
+  assert.match(text, /a-stage-name-that/);
+  assert.match(text, /a-salt-long-enough/);
+});
+
+Deno.test("a store that cannot be used is one line with its cause and path, exit 1", async () => {
+  await using ws = await workspace(BASE);
+  await Deno.mkdir(ws.artifacts);
+  await Deno.writeTextFile(`${ws.artifacts}/locks`, "not a directory");
+  const r = await ws.cli("reproduce");
+  assert.equal(r.code, 1);
+  assert.equal(r.err, `error: Not a directory (os error 20): readdir '${ws.artifacts}/locks'`);
+});
+
 Deno.test("status, --explain, dag and gc", async () => {
   await using ws = await workspace(BASE);
   let st = await ws.cli("status");
@@ -255,6 +401,14 @@ Deno.test("status, --explain, dag and gc", async () => {
   assert.equal((await verifyAll(ws.artifacts)).length, 4);
   const r = await ws.states("reproduce", "--set", "salt=z");
   assert.deepEqual(r.states, { s1: "cached", s2: "cached", c1: "cached", c2: "cached" });
+  // scratch left by a kill between commit and scratch removal: gc removes it
+  const key = r.summary.stages.find((s: { name: string }) => s.name === "c1").key;
+  await Deno.mkdir(`${ws.artifacts}/scratch/${key}`, { recursive: true });
+  await Deno.writeTextFile(`${ws.artifacts}/scratch/${key}/ckpt`, "x");
+  gc = await ws.cli("gc", "--set", "salt=z");
+  assert.match(gc.out, new RegExp(`would remove scratch/${key.slice(0, 12)}`));
+  gc = await ws.cli("gc", "--apply", "--set", "salt=z");
+  await assert.rejects(Deno.stat(`${ws.artifacts}/scratch/${key}`), Deno.errors.NotFound);
 });
 
 Deno.test("--jobs > 1 runs stages in worker threads: console goes to the log, provenance and verdicts come back", async () => {
@@ -315,11 +469,23 @@ Deno.test("progress: periodic lines when not a TTY", async () => {
   await using ws = await workspace(
     `stages:\n  train:\n    uses: trainer\n    with: { epochs: 4 }\n`,
   );
-  const r = await ws.cli("reproduce");
+  let r = await ws.cli("reproduce");
   assert.equal(r.code, 0);
-  // the first report is printed at once; later ones at most every 10 s
-  assert.match(r.out, /^ {2}… train 25% \(1\/4\) eta \S+ acc 1$/m);
+  // the first report is printed at once, without an ETA (no rate yet); later ones at most
+  // every 10 s
+  assert.match(r.out, /^ {2}… train 25% \(1\/4\) acc 1$/m);
+  assert.doesNotMatch(r.out, /eta 0ms/);
+  assert.match(r.out, /^running +train +[0-9a-f]{12} {2}\[stage 1\/1\]$/m);
   assert.match(r.out, /^done +train/m);
+  // the next run estimates what is left from the recorded durations
+  const state = `${ws.artifacts}/state/train.json`;
+  const rec = JSON.parse(await Deno.readTextFile(state));
+  await Deno.writeTextFile(state, JSON.stringify({ ...rec, duration_ms: 125_000 }));
+  r = await ws.cli("stage", "train", "--force");
+  assert.match(
+    r.out,
+    /^running +train +[0-9a-f]{12} {2}\[stage 1\/1, ~2m05s left by recorded times\]$/m,
+  );
 });
 
 Deno.test("files a stage reads outside the store are in its key, by content (stat cache)", async () => {

@@ -52,18 +52,30 @@ const EXPECT: Record<string, [number, number, string]> = {
     15,
     "unknown input 'upstream' of stage 'r': kind 'reader' takes 'up' (write inputs: { up: src })",
   ],
-  unknown_input_stage: [6, 18, "unknown input 'scr'"],
-  unknown_interp_param: [5, 19, "unknown param 'sed' in ${{ params.sed }}; pipeline params: seed"],
+  unknown_input_stage: [
+    6,
+    18,
+    "unknown input 'scr' (input 'a' of stage 'c'): no such stage; did you mean 'src'?",
+  ],
+  unknown_interp_param: [
+    5,
+    19,
+    "unknown param 'sed' in ${{ params.sed }}; did you mean 'seed'?; pipeline params: seed",
+  ],
   unknown_kind: [
     3,
     11,
-    "unknown stage kind 'sourse' in stage 'src'; known kinds: combine, envy, fail",
+    "unknown stage kind 'sourse' in stage 'src'; did you mean 'source'?; known kinds: combine, envy",
   ],
   unknown_matrix_interp: [5, 19, "unknown matrix key 'q'"],
   unknown_output: [7, 10, "stage 'src' has no output 'nope.bin'"],
-  unknown_param: [4, 13, "unknown param 'sed' for kind 'source'"],
-  unknown_stage_field: [4, 5, "unknown field 'input' in stage 'src'"],
-  unknown_top_field: [2, 1, "unknown top-level field 'stagez'"],
+  unknown_param: [
+    4,
+    13,
+    "unknown param 'sed' for kind 'source' (stage 'src'); did you mean 'seed'?",
+  ],
+  unknown_stage_field: [4, 5, "unknown field 'input' in stage 'src'; did you mean 'inputs'?"],
+  unknown_top_field: [2, 1, "unknown top-level field 'stagez'; did you mean 'stages'?"],
   uses_not_string: [3, 11, "`uses:` of 'src' must be a kind name"],
   with_not_mapping: [4, 11, "`with:` of 'src' must be a mapping"],
   wrong_param_type: [5, 13, `must be an integer, got string "big"`],
@@ -104,6 +116,33 @@ Deno.test("malformed corpus: every file gives a located error, exit 2, nothing w
   }
   assert.deepEqual([...Deno.readDirSync(tmp)], [], "nothing may be written");
   await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("a tab: the first error with a source excerpt and a caret, follow-on errors capped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const stages = Array.from(
+      { length: 12 },
+      (_, i) => `  s${i}:\n    uses: source\n    with: { seed: x${i} }\n`,
+    );
+    stages[1] = stages[1].replace("    uses", "\tuses");
+    await Deno.writeTextFile(`${dir}/p.yaml`, `stages:\n${stages.join("")}`);
+    const err: string[] = [];
+    const code = await main(
+      ["status", "--pipeline", `${dir}/p.yaml`, "--artifacts", `${dir}/art`],
+      { registry, stdout: () => {}, stderr: (s) => err.push(s) },
+    );
+    assert.equal(code, 2);
+    assert.match(err[0], /p\.yaml:6:1: error: YAML: Tabs are not allowed as indentation$/);
+    assert.equal(err[1], "  6 | →uses: source");
+    assert.equal(err[2], "    | ^  (→ is a tab: indent with spaces)");
+    assert.match(err[3], /^\.\.\. and \d+ more error\(s\), most of them caused by this one/);
+    assert.match(err[4], /^pipeline invalid: \d+ error\(s\); nothing was run$/);
+    assert.equal(err.length, 5);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["p.yaml"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 const GOOD = `version: 1
@@ -207,7 +246,7 @@ Deno.test("--set: typed values, unknown names and wrong types are errors", () =>
       e instanceof PipelineError &&
       e.diagnostics[0].file === "--set sed=1" &&
       e.diagnostics[0].message.includes(
-        "unknown param 'sed'; pipeline params: seed, lr, flag, sizes",
+        "unknown param 'sed'; did you mean 'seed'?; pipeline params: seed, lr, flag, sizes",
       ),
   );
   assert.throws(

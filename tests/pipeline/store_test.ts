@@ -86,6 +86,33 @@ Deno.test("locks: exclusive, released, dead owners reclaimed, foreign hosts resp
   const l4 = await a.tryLock(key, "s");
   assert.ok("release" in l4);
   await l4.release();
+  // a zombie (exited, never reaped by its parent) is dead: `sleep 0` below is never waited for
+  const parent = new Deno.Command("sh", {
+    args: ["-c", "sleep 0 & echo $!; exec sleep 30"],
+    stdout: "piped",
+  }).spawn();
+  try {
+    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const zombie = Number((await reader.read()).value!.trim());
+    reader.releaseLock();
+    const state = () => {
+      const st = Deno.readTextFileSync(`/proc/${zombie}/stat`);
+      return st.slice(st.lastIndexOf(")") + 2)[0];
+    };
+    for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(state(), "Z");
+    await Deno.writeTextFile(
+      lockFile,
+      JSON.stringify({ pid: zombie, host: hostname(), stage: "s", since: "" }),
+    );
+    const lz = await a.tryLock(key, "s");
+    assert.ok("release" in lz, "a zombie's lock is reclaimed");
+    await lz.release();
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.status;
+    await parent.stdout.cancel().catch(() => {});
+  }
   // another host's lock cannot be checked: it is respected
   await Deno.writeTextFile(
     lockFile,

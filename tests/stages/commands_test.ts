@@ -105,6 +105,22 @@ Deno.test("metrics --json: the stable row schema, after a real reproduce", async
   await Deno.remove(p.dir, { recursive: true });
 });
 
+Deno.test("metrics, report: an unknown target is one line, exit 2, with a suggestion", async () => {
+  const p = await project();
+  try {
+    for (const cmd of ["metrics", "report"]) {
+      const r = await run([cmd, "al", "--pipeline", p.pipeline, "--artifacts", p.artifacts]);
+      assert.equal(r.code, 2, cmd);
+      assert.equal(
+        r.err,
+        "error: unknown target 'al'; did you mean 'all'?; targets: all (--help for usage)",
+      );
+    }
+  } finally {
+    await Deno.remove(p.dir, { recursive: true });
+  }
+});
+
 Deno.test("report: a target without a report stage says what to do, exit 1", async () => {
   const p = await project();
   const r = await run(["report", "--pipeline", p.pipeline, "--artifacts", p.artifacts]);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkParam, loadPipeline } from "../../pipeline/spec.ts";
-import { allKinds, registry } from "../../stages/mod.ts";
+import { main } from "../../pipeline/cli.ts";
+import { allKinds, optionChoices, registry } from "../../stages/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -122,4 +123,24 @@ Deno.test("docs/kinds.md is generated from the kinds' schemas and in sync (regen
   const page = await Deno.readTextFile(`${ROOT}docs/kinds.md`);
   assert.equal(page, kindsMarkdown(registry), "docs/kinds.md is stale: regenerate it");
   assert.match(await Deno.readTextFile(`${ROOT}README.md`), /\]\(docs\/kinds\.md\)/);
+});
+
+Deno.test("--backend: an unknown value is one usage error (exit 2) before anything runs", async () => {
+  assert.deepEqual(optionChoices.backend, ["auto", "node-gpu", "node", "webgpu", "wasm", "cpu"]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const err: string[] = [];
+    const code = await main(
+      ["reproduce", "--backend", "gpu", "--pipeline", `${ROOT}/pipeline.yaml`, "--artifacts", dir],
+      { registry, choices: optionChoices, stdout: () => {}, stderr: (l) => void err.push(l) },
+    );
+    assert.equal(code, 2);
+    assert.deepEqual(err, [
+      "error: unknown --backend 'gpu'; did you mean 'cpu', 'node-gpu' or 'webgpu'?; use one of " +
+      "auto, node-gpu, node, webgpu, wasm, cpu (--help for usage)",
+    ]);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

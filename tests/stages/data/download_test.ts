@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { download, fetchToFile, safeRelativePath } from "../../../stages/data/download.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 import { startServer } from "../../helpers/http_server.ts";
+import { parsePipeline, PipelineError } from "../../../pipeline/spec.ts";
 
 function bytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -260,4 +261,33 @@ Deno.test("fetchToFile: a server that ignores Range restarts cleanly", async () 
   assert.deepEqual(await Deno.readFile(`${dir}/r.part`), body);
   assert.equal(server.requests[1].range, "bytes=3000-");
   assert.equal(server.requests[1].status, 200);
+});
+
+Deno.test("download: bad name and mirror_path are spec errors, located at the stage (exit 2)", () => {
+  const registry = new Map([["download", download]]);
+  const spec = (file: string) =>
+    `stages:\n  get:\n    uses: download\n    with:\n      files:\n${file}`;
+  const problem = (file: string) => {
+    try {
+      parsePipeline(spec(file), { file: "p.yaml", registry });
+    } catch (e) {
+      assert.ok(e instanceof PipelineError);
+      assert.equal(e.diagnostics.length, 1);
+      return e.message;
+    }
+    return "";
+  };
+  assert.equal(problem("        - { name: a.mat, urls: [], sha256: null }\n"), "");
+  assert.match(
+    problem("        - { name: ../a.mat, urls: [], sha256: null }\n"),
+    /^p\.yaml:\d+:\d+: error: .*files.*'\.\.\/a\.mat' must be a relative path without '\.\.'/,
+  );
+  assert.match(
+    problem("        - { name: a.mat, urls: [], sha256: null, mirror_path: /abs/a.mat }\n"),
+    /'\/abs\/a\.mat' must be a relative path/,
+  );
+  assert.match(
+    problem("        - { name: a, sha256: null }\n        - { name: a, sha256: null }\n"),
+    /files\[1\]: name 'a' appears twice/,
+  );
 });

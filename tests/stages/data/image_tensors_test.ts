@@ -46,6 +46,8 @@ Deno.test("image-tensors: caffe-preprocessed [n,H,W,3] images, texts and labels 
   const meta = JSON.parse(await Deno.readTextFile(`${run.dir}/dataset.json`));
   assertEquals([meta.n_train, meta.source.image.shape], [5, ["n", 16, 16, 3]]);
   assertEquals(meta.classes, ["art", "biology", "geography"]);
+  assert(!("seconds" in meta.source.image), "no wall time in the object (it must follow its key)");
+  assert(typeof (run.provenance.imageTensors as { seconds: number }).seconds === "number");
 });
 
 Deno.test("image-tensors: rejects text features of another dataset, and missing inputs", async () => {

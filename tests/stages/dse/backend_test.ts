@@ -110,3 +110,22 @@ Deno.test("wasm fallback kernels agree with the cpu backend", async () => {
   }
   await selectBackend("cpu", { log: () => {} });
 });
+
+Deno.test("first use of the cpu backend prints no 'install tfjs-node' banner", async () => {
+  const backend = new URL("../../../stages/dse/backend.ts", import.meta.url).href;
+  const code = `import * as tf from "@tensorflow/tfjs-core";
+    import { selectBackend } from ${JSON.stringify(backend)};
+    await selectBackend("cpu", { log: () => {} });
+    tf.add(tf.tensor([1, 2]), 1).dataSync();
+    console.error("done");`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    cwd: new URL("../../../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert(out.success, err);
+  assert(err.includes("done"), err);
+  assert(!err.includes("running TensorFlow.js in Node.js"), err);
+});

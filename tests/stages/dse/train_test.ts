@@ -130,6 +130,27 @@ Deno.test("train-dse writes the Embedding artifact with provenance, and CS learn
   assert(map > 0.6, `image→text mAP ${map} on well separated clusters (chance ≈ 0.33)`);
 });
 
+Deno.test("train-dse's object is a function of its key: two builds write identical files", async () => {
+  const data = await writeFeatureSet(synth(20, 6, 2));
+  const build = () =>
+    runKind(trainDseKind, {
+      params: { loss: "ds", dim: 4, batch: 6, epochs: 2, seed: 7 },
+      inputs: { data },
+      options: { backend: "cpu" },
+    });
+  const a = await build();
+  const b = await build();
+  const outs = trainDseKind.outputs as readonly string[];
+  for (const f of outs) {
+    assertEquals(
+      await Deno.readFile(`${b.dir}/${f}`),
+      await Deno.readFile(`${a.dir}/${f}`),
+      `${f} differs between two builds of one key`,
+    );
+  }
+  assertEquals((a.provenance.epoch_seconds as number[]).length, 2, "timings go to the manifest");
+});
+
 Deno.test("lambda defaults to the paper's value per loss and accepts numeric strings", () => {
   assertEquals(resolveLambda({ loss: "cs", lambda: null }), 0.01);
   assertEquals(resolveLambda({ loss: "ds", lambda: null }), 0.1);

@@ -31,10 +31,10 @@ Deno.test("renderFigure: Vega-Lite → SVG → PNG of the expected size, with in
   assert.ok(png.rgba[mid] > 200 && png.rgba[mid + 1] < 80, "centre pixel is red");
 });
 
-Deno.test("svgToPng renders text with a system font", () => {
+Deno.test("svgToPng renders text with a system font", async () => {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">` +
     `<text x="4" y="28" font-family="sans-serif" font-size="24">Fig 2</text></svg>`;
-  const r = svgToPng(svg, { scale: 1 });
+  const r = await svgToPng(svg, { scale: 1 });
   const ink = inkStats(decodePng(r.png));
   assert.ok(
     ink.inkFraction > 0.02,

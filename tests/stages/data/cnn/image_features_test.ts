@@ -74,6 +74,12 @@ Deno.test("image-features: a killed run resumes where it stopped and gives the s
   assert.strictEqual(want.dtype, "<f4");
   const test = await readNpy(`${full.dir}/img_test.npy`);
   assert.deepStrictEqual(test.shape, [3, 5]);
+  const meta = JSON.parse(await Deno.readTextFile(`${full.dir}/features.json`));
+  assert.ok(!("seconds" in meta), "no wall time in the object (it must follow its key)");
+  assert.strictEqual(
+    typeof (full.provenance.imageFeatures as { seconds: number }).seconds,
+    "number",
+  );
 
   const scratch = await Deno.makeTempDir();
   const out1 = await Deno.makeTempDir();
