@@ -86,7 +86,8 @@ export function htmlEscape(s: string): string {
 
 /** A {@link Grid} as an HTML table with a grouped header. */
 export function gridHtml(g: Grid, id: string): string {
-  const out = [`<table id="${htmlEscape(id)}">`, "<thead>"];
+  // A wrapper that scrolls sideways, so a wide table never widens the page past its 1400 px.
+  const out = [`<div class="table-wrap">`, `<table id="${htmlEscape(id)}">`, "<thead>"];
   if (g.groups.length) {
     out.push(
       "<tr>" +
@@ -112,7 +113,7 @@ export function gridHtml(g: Grid, id: string): string {
         }).join("") + "</tr>",
     );
   }
-  out.push("</tbody>", "</table>");
+  out.push("</tbody>", "</table>", "</div>");
   return out.join("\n");
 }
 
@@ -237,7 +238,9 @@ function base64(bytes: Uint8Array): string {
 const CSS = `
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 1400px;
   padding: 0 1rem; color: #222; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
+td { overflow-wrap: anywhere; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } th.group { text-align: center; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -102,11 +102,13 @@ export function curvesSpec(
     const w = s.emphasis ? 3 : 1.6;
     // Solid for the paper's methods, dashed for baselines, dotted for the random ranking.
     const dash = s.emphasis ? [1, 0] : /^random\b/i.test(s.label) ? [2, 3] : [6, 3];
+    // Baselines recede (faint), so the paper's methods stand out where many lines overlap.
+    const o = s.emphasis ? 1 : 0.5;
     s.pr?.recall.forEach((r, i) =>
-      pr.push({ method: s.label, recall: r, precision: s.pr!.precision[i], w, dash })
+      pr.push({ method: s.label, recall: r, precision: s.pr!.precision[i], w, dash, o })
     );
     s.scope?.n.forEach((n, i) =>
-      scope.push({ method: s.label, n, precision: s.scope!.precision[i], w, dash })
+      scope.push({ method: s.label, n, precision: s.scope!.precision[i], w, dash, o })
     );
   }
   const labels = series.map((s) => s.label);
@@ -150,6 +152,7 @@ export function curvesSpec(
         color,
         strokeWidth: { field: "w", type: "quantitative", scale: null, legend: null },
         strokeDash: { field: "dash", type: "nominal", scale: null, legend: null },
+        strokeOpacity: { field: "o", type: "quantitative", scale: null, legend: null },
         order: { field: x, type: "quantitative" },
       },
     };

@@ -101,11 +101,13 @@ const PAPER_ORDER = [
   "random",
   "cca",
   "pls",
+  "plsk9",
   "blm",
   "sm",
   "scm",
   "gmlda",
   "gmmfa",
+  "gmmfastd",
   "msalg",
   "lrbs",
   "dses",
@@ -122,6 +124,8 @@ const DISPLAY: Record<string, string> = {
   scm: "SCM",
   gmlda: "GMLDA",
   gmmfa: "GMMFA",
+  gmmfastd: "GMMFA (standard settings)",
+  plsk9: "PLS (k = 9)",
   msalg: "MsAlg",
   lrbs: "LRBS",
   dses: "DSE-S",
@@ -380,8 +384,10 @@ export function buildResultTables(
 }
 
 /**
- * Table 4: Euclidean against cosine for each DSE variant, one table per dataset that has both.
- * @param firstNumber the table number to start from (4 in the paper)
+ * Table 4: Euclidean against cosine for each DSE variant, one part per dataset that has both.
+ * As in the paper, every part carries the same number (`Table 4 … (wiki)`, `Table 4 … (pascal)`),
+ * with ids `table4-<dataset>`.
+ * @param firstNumber the table's number (4 in the paper)
  */
 export function buildSimilarityTables(
   data: ReportInputs,
@@ -389,7 +395,7 @@ export function buildSimilarityTables(
 ): ResultTable[] {
   const dse = options.dseMethods ?? ["dse-s", "dse-cs", "dse-ds"];
   const out: ResultTable[] = [];
-  let n = options.firstNumber ?? 4;
+  const n = options.firstNumber ?? 4;
   for (const dataset of datasetsOf(data)) {
     const rows: TableRow[] = [];
     for (const method of dse) {
@@ -424,14 +430,13 @@ export function buildSimilarityTables(
         }
       }
       out.push({
-        id: `table${n}`,
+        id: `table${n}-${dataset}`,
         title: `Table ${n}: Euclidean vs cosine, DSE variants (${dataset})`,
         dataset,
         kind: "similarity",
         rows,
         notes,
       });
-      n++;
     }
   }
   return out;

@@ -103,7 +103,9 @@ Deno.test("toMarkdown and toHtml carry claims, figures, provenance and warnings"
     html,
     /<figure id="fig5_w"><img alt="Fig\. 5" src="data:image\/png;base64,iVBORw==" width="10">/,
   );
-  assert.match(html, /<table id="claims">/);
+  // every table scrolls inside its own wrapper instead of widening the page
+  assert.match(html, /<div class="table-wrap">\n<table id="claims">/);
+  assert.match(html, /\.table-wrap \{ max-width: 100%; overflow-x: auto; \}/);
   assert.match(html, /<td class="bad">fails \(required: fails the run\)<\/td>/);
   assert.ok(html.includes(summary), "the HTML summary gives the same counts");
   assert.match(html, /<b>published<\/b> \(printed in the paper/);

@@ -34,6 +34,14 @@ Deno.test("curvesSpec: two panels, one series per method, random in grey", () =>
   assert.deepEqual(pr.encoding.color.scale.domain, ["Random", "DSE-DS"]);
   assert.equal(pr.encoding.color.scale.range[0], "#8c8c8c");
   assert.equal(pr.data.values[2].w, 3);
+  // baselines recede: faint lines, the paper's methods opaque
+  assert.deepEqual(pr.data.values.map((v: { o: number }) => v.o), [0.5, 0.5, 1, 1]);
+  assert.deepEqual(pr.encoding.strokeOpacity, {
+    field: "o",
+    type: "quantitative",
+    scale: null,
+    legend: null,
+  });
 });
 
 Deno.test("lambdaSpec: λ = 0 is drawn one decade left of the smallest positive λ", () => {

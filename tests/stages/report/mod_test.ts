@@ -22,7 +22,7 @@ Deno.test("report builds from the fixture set: tables, figures that are not blan
   });
   const model: ReportModel = JSON.parse(await Deno.readTextFile(`${run.dir}/report.json`));
   assert.deepEqual(model.tables.map((t) => t.id), ["table1", "table2"]);
-  assert.deepEqual(model.similarityTables.map((t) => t.id), ["table4", "table5"]);
+  assert.deepEqual(model.similarityTables.map((t) => t.id), ["table4-wiki", "table4-wiki-cnn"]);
   assert.equal(model.tables[0].rows.length, 13);
   assert.equal(model.claims.rows.length, 5);
   assert.deepEqual(model.figures.map((f) => f.id), [
@@ -69,7 +69,7 @@ Deno.test("report builds from the fixture set: tables, figures that are not blan
   assert.ok(hues.size >= 10, `fig2 hue buckets ${hues.size}`);
 
   const html = await Deno.readTextFile(`${run.dir}/report.html`);
-  for (const id of ["table1", "table2", "table4", "table5", "claims", "provenance"]) {
+  for (const id of ["table1", "table2", "table4-wiki", "table4-wiki-cnn", "claims", "provenance"]) {
     assert.match(html, new RegExp(`<table id="${id}">`), `HTML lacks ${id}`);
   }
   for (const f of model.figures) {

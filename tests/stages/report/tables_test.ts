@@ -97,7 +97,9 @@ Deno.test("Tables 1–3: expected | reproduced | Δ with PCA in brackets, the ki
 Deno.test("Table 4: Euclidean against cosine per DSE variant", async () => {
   const data = await fixtures();
   const [t4, t5] = buildSimilarityTables(data, { firstNumber: 4 });
-  assert.equal(t4.id, "table4");
+  assert.equal(t4.id, "table4-wiki");
+  // one Table 4 as in the paper: every dataset's part carries the same number
+  assert.equal(t5.title, "Table 4: Euclidean vs cosine, DSE variants (wiki-cnn)");
   assert.equal(t4.dataset, "wiki");
   assert.deepEqual(t4.rows.map((r) => `${r.label}/${r.similarity}`), [
     "DSE-S/euclidean",
@@ -109,7 +111,7 @@ Deno.test("Table 4: Euclidean against cosine per DSE variant", async () => {
   ]);
   assert.equal(t4.rows[0].cells.avg.reproduced.plain, 0.2425);
   assert.deepEqual(t4.notes[0], "DSE-S: cosine − Euclidean (average) = +0.0175");
-  assert.equal(t5.id, "table5");
+  assert.equal(t5.id, "table4-wiki-cnn");
   assert.equal(t5.dataset, "wiki-cnn");
 });
 
@@ -160,6 +162,9 @@ Deno.test("formatting helpers", () => {
   );
   assert.equal(signed(-0.00001), "+0.0000");
   assert.equal(methodLabel("dse_cs"), "DSE-CS");
+  // internal ids read as a person would write them
+  assert.equal(methodLabel("pls-k9"), "PLS (k = 9)");
+  assert.equal(methodLabel("gmmfa-std"), "GMMFA (standard settings)");
   assert.equal(methodLabel("gma-blm", { "gma-blm": "BLM" }), "BLM");
   assert.deepEqual(paperOrder(["dse-ds", "mine", "cca", "random"]), [
     "random",
