@@ -4,6 +4,7 @@
  * calls {@link printReport}.
  * @module
  */
+import { compareGrid } from "./compare.ts";
 import Table from "cli-table3";
 import type { ReportModel } from "./document.ts";
 import { provenanceGrid } from "./document.ts";
@@ -62,6 +63,12 @@ export async function renderTerminalReport(
       out.push(t.title);
       out.push(t.rows.length ? gridTable(tableGrid(t), !!options.color, 36) : "(no rows)");
       for (const n of t.notes) out.push(`  - ${n}`);
+      out.push("");
+    }
+    if (model.compare) {
+      out.push(model.compare.title);
+      out.push(gridTable(compareGrid(model.compare), !!options.color, 40));
+      for (const n of model.compare.notes) out.push(`  - ${n}`);
       out.push("");
     }
     out.push(model.claims.title);
