@@ -15,7 +15,10 @@ export interface CompareSpec {
   dataset: string;
   /** Heading. */
   title?: string;
-  /** Similarity of the rows (default cosine; `random` rows are always included). */
+  /**
+   * Similarity of the rows (default cosine). A method evaluated under one other similarity only
+   * (`random`, or a native score such as `inner`) shows that one, named in its label.
+   */
   similarity?: string;
   /** Method id → where its formula comes from (shown in the table). */
   sources?: Record<string, string>;
@@ -107,13 +110,25 @@ export function buildCompareTable(
 ): CompareTable {
   const { spec } = options;
   const sim = spec.similarity ?? "cosine";
-  const groups = new Map<string, MetricsRow[]>();
+  const all = new Map<string, MetricsRow[]>();
   for (const r of rows) {
     if (r.dataset !== spec.dataset) continue;
-    if (r.similarity !== sim && r.similarity !== "random") continue;
     const { method } = splitMethodSeed(r.method);
-    if (!groups.has(method)) groups.set(method, []);
-    groups.get(method)!.push(r);
+    if (!all.has(method)) all.set(method, []);
+    all.get(method)!.push(r);
+  }
+  // A method's rows under `sim`; a method evaluated under one other similarity only (e.g. a
+  // native `inner` score, or `random`) keeps that one, named in its label.
+  const groups = new Map<string, MetricsRow[]>();
+  const otherSim: Record<string, string> = {};
+  for (const [method, rs] of all) {
+    const mine = rs.filter((r) => r.similarity === sim);
+    const sims = [...new Set(rs.map((r) => r.similarity))];
+    if (mine.length) groups.set(method, mine);
+    else if (sims.length === 1) {
+      groups.set(method, rs);
+      if (sims[0] !== "random") otherSim[method] = sims[0];
+    }
   }
   const out: CompareRow[] = [];
   for (const [method, rs] of groups) {
@@ -125,7 +140,8 @@ export function buildCompareTable(
     }
     out.push({
       method,
-      label: options.methodNames?.[method] ?? method,
+      label: (options.methodNames?.[method] ?? method) +
+        (otherSim[method] ? ` (${otherSim[method]})` : ""),
       runs: rs.length,
       seeds: (seeds as number[]).sort((a, b) => a - b),
       stats,

@@ -50,6 +50,7 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
     row("random", 0.118, { similarity: "random" }),
     row("cca", 0.9, { similarity: "euclidean" }), // other similarity: left out
     row("cca", 0.9, { dataset: "pascal" }), // other dataset: left out
+    row("lrbs", 0.27, { similarity: "inner" }), // its only similarity: kept, named
   ];
   const t = buildCompareTable(rows, {
     spec: { dataset: "wiki", sources: { vsepp: "Faghri et al. (verified)" } },
@@ -58,14 +59,15 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
   assert.deepEqual(t.rows.map((r) => [r.label, r.runs, r.seeds]), [
     ["cca", 1, []],
     ["random", 1, []],
+    ["lrbs (inner)", 1, []],
     ["VSE++", 2, [0, 1]],
   ]);
-  const v = t.rows[2];
+  const v = t.rows[3];
   assert.ok(Math.abs(v.stats.i2t!.mean - 0.25) < 1e-12);
   assert.ok(Math.abs(v.stats.i2t!.sd! - Math.SQRT1_2 * 0.1) < 1e-12);
   assert.equal(t.rows[1].stats.i2t_r1, undefined, "random rows carry no R@K");
   const g = compareGrid(t);
-  assert.deepEqual(g.body[2].slice(0, 6), [
+  assert.deepEqual(g.body[3].slice(0, 6), [
     "VSE++",
     "2",
     "0.2500 ± 0.0707",
@@ -73,7 +75,7 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
     "0.1875 ± 0.0530",
     "3.0 ± 1.4",
   ]);
-  assert.equal(g.body[2].at(-1), "Faghri et al. (verified)");
+  assert.equal(g.body[3].at(-1), "Faghri et al. (verified)");
   assert.equal(g.body[1][5], "—");
   assert.equal(g.header.length, g.body[0].length);
   assert.equal(g.groups.reduce((a, [, n]) => a + n, 0), g.header.length);
