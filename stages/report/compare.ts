@@ -249,7 +249,7 @@ export function comparePoints(t: CompareTable): ComparePoint[] {
 export function compareSpec(
   title: string,
   points: ComparePoint[],
-  options: { size: FigureSize; chanceR1?: number },
+  options: { size: FigureSize },
 ): VlSpec {
   const data = points.map((p) => ({
     ...p,
@@ -285,13 +285,6 @@ export function compareSpec(
       },
     },
   ];
-  if (options.chanceR1 !== undefined) {
-    layers.push({
-      data: { values: [{ r1: options.chanceR1 }] },
-      mark: { type: "rule", strokeDash: [4, 3], color: "#8c8c8c" },
-      encoding: { x: { field: "r1", type: "quantitative" } },
-    });
-  }
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
