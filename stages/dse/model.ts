@@ -162,8 +162,11 @@ export function updateRunningStats(head: Head, stats: BatchStats): void {
   });
 }
 
-/** Which loss family the head serves. */
-export type LossKind = "s" | "cs" | "ds";
+/**
+ * Which loss the head serves: DSE's class losses (`s`, `cs`, `ds`), the pair losses `vse0` and
+ * `vsepp` (no head), or `infonce` (a learnable log-scale). See `loss_registry.ts`.
+ */
+export type LossKind = "s" | "cs" | "ds" | "vse0" | "vsepp" | "infonce";
 
 /** The whole model. */
 export interface DseModel {
@@ -185,6 +188,8 @@ export interface DseModel {
   b?: tf.Variable;
   /** Centers [c, d]: non-trainable for CS, trainable for DS, absent for S. */
   centers?: tf.Variable;
+  /** InfoNCE's learnable t = log(1/τ) (a scalar). */
+  logScale?: tf.Variable;
 }
 
 /** Create a model. `imgDim` is the image feature width (or the backbone's `outDim`). */
@@ -197,6 +202,8 @@ export function createModel(
     dim: number;
     numClasses: number;
     backbone?: ImageBackbone;
+    /** InfoNCE's initial temperature τ₀ (default 0.07, CLIP's). */
+    temperature?: number;
   },
 ): DseModel {
   const { loss, dim, numClasses } = options;
@@ -224,6 +231,9 @@ export function createModel(
       () => tf.tensor2d(glorotUniform(rng, numClasses, dim), [numClasses, dim]),
       true,
     );
+  } else if (loss === "infonce") {
+    const t0 = Math.log(1 / (options.temperature ?? 0.07));
+    model.logScale = makeVariable(() => tf.scalar(t0), true);
   }
   return model;
 }
@@ -242,6 +252,7 @@ export function namedVariables(model: DseModel): Record<string, tf.Variable> {
   if (model.w) out["head.w"] = model.w;
   if (model.b) out["head.b"] = model.b;
   if (model.centers) out["head.centers"] = model.centers;
+  if (model.logScale) out["head.log_scale"] = model.logScale;
   if (model.backbone) {
     for (const [k, v] of Object.entries(model.backbone.trainable)) out[`backbone.${k}`] = v;
     for (const [k, v] of Object.entries(model.backbone.state)) out[`backbone.${k}`] = v;

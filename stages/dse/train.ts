@@ -25,15 +25,10 @@ import type { Params, StageContext, StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "./backend.ts";
 import { registerGradients } from "./gradients.ts";
-import {
-  centerUpdate,
-  dseCSLoss,
-  dseDSLoss,
-  dseSLoss,
-  oneHot,
-  softmaxLogits,
-  squaredDistances,
-} from "./losses.ts";
+import { centerUpdate, oneHot } from "./losses.ts";
+import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
+import { VSE_MARGIN } from "./loss_vse.ts";
+import { CLIP_TEMPERATURE } from "./loss_infonce.ts";
 import {
   type BatchStats,
   createModel,
@@ -54,8 +49,12 @@ import { Rng, type RngState } from "./rng.ts";
 
 /** Resolved parameters of `train-dse`. */
 export interface DseParams extends Params {
-  /** Loss variant. */
+  /** Loss, by its name in the registry (`loss_registry.ts`). */
   loss: LossKind;
+  /** Hinge margin α (vse0, vsepp). */
+  margin: number;
+  /** Initial temperature τ₀ (infonce; learned from there). */
+  temperature: number;
   /** λ (center-loss weight for CS, pull weight for DS); null = the paper's default for the loss. */
   lambda: number | string | null;
   /** Center update rate α (CS). */
@@ -80,14 +79,21 @@ export interface DseParams extends Params {
   image_branch: "features" | "end-to-end";
   /** Backbone name for `end-to-end`. */
   backbone: string;
-  /** How texts are matched to images in a batch. */
+  /** How texts are matched to images in a batch (class-balanced losses; paired losses always pair). */
   pairing: "label" | "pair";
   /** Input normalisation (train statistics). */
   normalize: "none" | "zscore" | "l2";
 }
 
 /** The paper's default λ per loss. */
-export const DEFAULT_LAMBDA: Record<LossKind, number> = { s: 0, cs: 0.01, ds: 0.1 };
+export const DEFAULT_LAMBDA: Record<LossKind, number> = {
+  s: 0,
+  cs: 0.01,
+  ds: 0.1,
+  vse0: 0,
+  vsepp: 0,
+  infonce: 0,
+};
 
 /**
  * The λ a run uses: the `lambda` param (a number, or a numeric string such as "1e-4" from a
@@ -222,7 +228,13 @@ function checkParams(p: DseParams, data: DseData): void {
   const bad = (m: string) => {
     throw new Error(`train-dse: ${m}`);
   };
-  if (!["s", "cs", "ds"].includes(p.loss)) bad(`loss must be s, cs or ds (got ${p.loss})`);
+  if (!LOSS_NAMES.includes(p.loss)) {
+    bad(`loss must be one of ${LOSS_NAMES.join(", ")} (got ${p.loss})`);
+  }
+  const spec = lossSpec(p.loss);
+  if (spec.batching === "paired" && p.batch < 4) {
+    bad(`loss ${p.loss} needs in-batch negatives: batch must be ≥ 4 (2 pairs); got ${p.batch}`);
+  }
   if (!(p.batch >= 2 && p.batch % 2 === 0)) {
     bad(`batch must be an even number ≥ 2 (half images, half texts); got ${p.batch}`);
   }
@@ -467,8 +479,11 @@ export async function trainDse(
     });
     if (backbone.description) log(`backbone ${params.backbone}: ${backbone.description}`);
   }
+  const spec = lossSpec(params.loss);
+  const pairing = spec.batching === "paired" ? "pair" : params.pairing;
   const model = createModel(rng, {
     loss: params.loss,
+    temperature: params.temperature,
     imgDim: data.imgTrain.shape[1],
     txtDim: data.txtTrain.shape[1],
     dim: params.dim,
@@ -530,7 +545,7 @@ export async function trainDse(
       const t0 = performance.now();
       const batches = epochBatches(data.yTrain, {
         half,
-        pairing: params.pairing,
+        pairing,
         rng,
         numClasses: data.numClasses,
       });
@@ -559,37 +574,19 @@ export async function trainDse(
           const b = embedTexts(model, tb, { training: true });
           sImg = a.stats;
           sTxt = b.stats;
-          let lI: tf.Scalar, lT: tf.Scalar, logI: tf.Tensor, logT: tf.Tensor;
-          if (params.loss === "ds") {
-            const c = model.centers as unknown as tf.Tensor2D;
-            lI = dseDSLoss(a.y, target, c, { lambda });
-            lT = dseDSLoss(b.y, target, c, { lambda });
-            logI = tf.neg(squaredDistances(a.y, c));
-            logT = tf.neg(squaredDistances(b.y, c));
-          } else {
-            const head = {
-              w: model.w as unknown as tf.Tensor2D,
-              b: model.b as unknown as tf.Tensor1D,
-              centers: model.centers as unknown as tf.Tensor2D,
-            };
-            lI = params.loss === "cs"
-              ? dseCSLoss(a.y, target, head, { lambda })
-              : dseSLoss(a.y, target, head);
-            lT = params.loss === "cs"
-              ? dseCSLoss(b.y, target, head, { lambda })
-              : dseSLoss(b.y, target, head);
-            logI = softmaxLogits(a.y, head);
-            logT = softmaxLogits(b.y, head);
-          }
-          let total = tf.mul(0.5, tf.add(lI, lT)) as tf.Scalar;
+          const out = spec.compute(model, { img: a.y, txt: b.y, target }, {
+            lambda,
+            margin: params.margin,
+          });
+          let total = out.loss;
           if (params.weight_decay > 0 && decay.length > 0) {
             const l2 = tf.addN(decay.map((k) => tf.sum(tf.square(trainable[k]))));
             total = tf.add(total, tf.mul(params.weight_decay, l2)) as tf.Scalar;
           }
           eImg = tf.keep(a.y);
           eTxt = tf.keep(b.y);
-          pImg = tf.keep(tf.argMax(logI, 1));
-          pTxt = tf.keep(tf.argMax(logT, 1));
+          pImg = tf.keep(tf.argMax(out.scoresImg, 1));
+          pTxt = tf.keep(tf.argMax(out.scoresTxt, 1));
           kept = [eImg, eTxt, pImg, pTxt];
           return total;
         };
@@ -627,7 +624,10 @@ export async function trainDse(
           next.dispose();
         }
         const [newLoss, newHitI, newHitT] = tf.tidy(() => {
-          const yb = tf.gather(yTrain, iImg);
+          // What a prediction should be: the class, or (pair losses) the partner's batch index.
+          const yb = spec.predicts === "class"
+            ? tf.gather(yTrain, iImg)
+            : tf.range(0, bt.img.length, 1, "int32");
           const hits = (p: tf.Tensor) => tf.sum(tf.cast(tf.equal(p, yb), "float32"));
           return [
             tf.add(lossSum, tf.mul(value, bt.img.length)),
@@ -795,7 +795,17 @@ export async function loadFeatureSet(
 
 /** Declared params of `train-dse` (defaults = the paper's recipe). */
 export const DSE_PARAMS = {
-  loss: { type: "string", enum: ["s", "cs", "ds"], doc: "DSE variant: s, cs or ds" },
+  loss: {
+    type: "string",
+    enum: ["s", "cs", "ds", "vse0", "vsepp", "infonce"],
+    doc: "loss (stages/dse/loss_registry.ts): DSE s/cs/ds, vse0, vsepp or infonce",
+  },
+  margin: { type: "number", default: VSE_MARGIN, doc: "hinge margin α (vse0, vsepp)" },
+  temperature: {
+    type: "number",
+    default: CLIP_TEMPERATURE,
+    doc: "initial temperature τ₀ of infonce (then learned)",
+  },
   lambda: {
     type: "any",
     default: null,
@@ -804,7 +814,11 @@ export const DSE_PARAMS = {
   alpha: { type: "number", default: 0.5, doc: "center update rate α (cs)" },
   dim: { type: "integer", default: 2048, doc: "embedding width d" },
   epochs: { type: "integer", default: 400, doc: "maximum epochs" },
-  batch: { type: "integer", default: 32, doc: "batch size: half images, half texts, same labels" },
+  batch: {
+    type: "integer",
+    default: 32,
+    doc: "batch size: half images, half texts (same labels, or pairs for pair losses)",
+  },
   lr: { type: "number", default: 1e-3, doc: "Adam learning rate" },
   weight_decay: {
     type: "number",
@@ -839,8 +853,6 @@ export const DSE_PARAMS = {
   },
 } as const;
 
-const METHOD: Record<LossKind, string> = { s: "dse-s", cs: "dse-cs", ds: "dse-ds" };
-
 /**
  * Build the `train-dse` kind. `backbones` plugs end-to-end image modules in (e.g.
  * `{ resnet50: resnet50Backbone }`); the default kind has none and supports `features` only.
@@ -857,7 +869,8 @@ export function createTrainDseKind(
 ): StageKind {
   return {
     name: "train-dse",
-    description: "Train DSE-S/CS/DS (Kang et al. 2017) on a feature set; writes test embeddings",
+    description:
+      "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE) on a feature set; writes test embeddings",
     module: options.module ?? import.meta.url,
     inputs: {
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
@@ -912,7 +925,7 @@ export function createTrainDseKind(
       await Deno.writeTextFile(ctx.out("history.json"), JSON.stringify(history, null, 1));
       const embedding = {
         dataset: data.meta.dataset ?? "unknown",
-        method: METHOD[p.loss],
+        method: lossSpec(p.loss).method,
         pca: false,
         score: "cosine",
         hyper: {
@@ -928,17 +941,17 @@ export function createTrainDseKind(
           weight_decay: p.weight_decay,
           seed: p.seed,
           image_branch: p.image_branch,
-          pairing: p.pairing,
+          pairing: lossSpec(p.loss).batching === "paired" ? "pair" : p.pairing,
+          batching: lossSpec(p.loss).batching,
+          margin: p.margin,
+          temperature: p.temperature,
           normalize: p.normalize,
           backend: info.name,
         },
         notes: [
           "loss terms are batch means; each modality's loss has weight 0.5",
-          p.loss === "cs"
-            ? "center loss ½‖x−c_y‖²; centers updated by Δc_j=Σ(c_j−x_i)/n_j, α, from both modalities' rows"
-            : p.loss === "ds"
-            ? "DS: −log softmax(−‖x−c‖²)_y + λ‖x−c_y‖²; centers learned by gradient"
-            : "S: softmax(Wx+b); centers.npy holds class means of the training embeddings",
+          lossSpec(p.loss).note,
+          `loss source: ${lossSpec(p.loss).source}`,
           "weight decay is coupled L2 on FC kernels and W (Keras kernel_regularizer)",
         ],
       };

@@ -12,6 +12,7 @@ import { type Matrix, readLabels, readMatrix } from "../tensor_io/npy.ts";
 import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
 import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
+import { pairedRecall, type RecallResult } from "./recall.ts";
 
 /** Params of the `evaluate` kind. */
 export interface EvaluateParams extends Record<string, unknown> {
@@ -128,14 +129,23 @@ export function resolveSimilarities(list: readonly string[], native: Similarity)
 export function evaluateEmbedding(
   emb: Pick<Embedding, "img" | "txt" | "y">,
   options: { similarity: Similarity; scope: number | readonly number[] },
-): { i2t: DirectionResult; t2i: DirectionResult } {
+): {
+  i2t: DirectionResult;
+  t2i: DirectionResult;
+  recall: { i2t: RecallResult; t2i: RecallResult };
+} {
   const n = emb.y.length;
   const scope = scopeGrid(n, options.scope);
   const s = scoreMatrix(emb.img, emb.txt, { similarity: options.similarity });
   const i2t = evaluateDirection(s, { query: emb.y, gallery: emb.y, scope });
   const st = transposeScores(s, { rows: emb.img.rows, cols: emb.txt.rows });
   const t2i = evaluateDirection(st, { query: emb.y, gallery: emb.y, scope });
-  return { i2t, t2i };
+  // Row i of the images pairs with row i of the texts (the Embedding artifact's contract).
+  return { i2t, t2i, recall: pairedRecall(s, st) };
+}
+
+function pct(r: RecallResult): string {
+  return `${[r.r1, r.r5, r.r10].map((v) => (100 * v).toFixed(1)).join("/")} medr ${r.medr}`;
 }
 
 function curveJson(d: DirectionResult) {
@@ -145,7 +155,8 @@ function curveJson(d: DirectionResult) {
 /** The `evaluate` stage kind. */
 export const evaluateKind: StageKind<EvaluateParams> = {
   name: "evaluate",
-  description: "mAP (I→T, T→I), precision-recall and precision-scope of an embedding",
+  description:
+    "mAP (I→T, T→I), R@1/5/10, medr, meanr (1:1 pairs), precision-recall and precision-scope of an embedding",
   module: import.meta.url,
   inputs: { emb: "an Embedding (a baseline or train-dse stage)" },
   params: {
@@ -182,12 +193,13 @@ export const evaluateKind: StageKind<EvaluateParams> = {
       const row = metricRow(
         { dataset, method, pca: emb.info.pca, similarity: sim, stage: ctx.name },
         { i2t: r.i2t.map, t2i: r.t2i.map },
+        { recall: r.recall },
       );
       rows.push(row);
       curves[sim] = { i2t: curveJson(r.i2t), t2i: curveJson(r.t2i) };
       ctx.log(
         `${method} ${sim}: I→T ${row.i2t.toFixed(4)}  T→I ${row.t2i.toFixed(4)}  ` +
-          `avg ${row.avg.toFixed(4)}`,
+          `avg ${row.avg.toFixed(4)}; R@1/5/10 I→T ${pct(r.recall.i2t)}, T→I ${pct(r.recall.t2i)}`,
       );
     }
     ctx.progress(sims.length, sims.length);

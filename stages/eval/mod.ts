@@ -1,5 +1,6 @@
 /**
- * Evaluation: mAP, precision-recall, precision-scope, the random-ranking expectation.
+ * Evaluation: mAP, R@K / medr / meanr (`recall.ts`), precision-recall, precision-scope, the
+ * random-ranking expectation.
  * @module
  */
 import type { StageKind } from "../../pipeline/types.ts";

@@ -24,6 +24,54 @@ export interface MetricRow {
   avg: number;
   /** Name of the stage that produced the row. */
   stage: string;
+  /** I→T Recall@1 (1:1 pairs; a fraction). Optional: absent in rows without a pairing. */
+  i2t_r1?: number;
+  /** I→T Recall@5. */
+  i2t_r5?: number;
+  /** I→T Recall@10. */
+  i2t_r10?: number;
+  /** I→T median rank (1-based). */
+  i2t_medr?: number;
+  /** I→T mean rank (1-based). */
+  i2t_meanr?: number;
+  /** T→I Recall@1. */
+  t2i_r1?: number;
+  /** T→I Recall@5. */
+  t2i_r5?: number;
+  /** T→I Recall@10. */
+  t2i_r10?: number;
+  /** T→I median rank. */
+  t2i_medr?: number;
+  /** T→I mean rank. */
+  t2i_meanr?: number;
+}
+
+/** The optional retrieval-by-pair fields of a row, in the order they are written. */
+export const RECALL_FIELDS = [
+  "i2t_r1",
+  "i2t_r5",
+  "i2t_r10",
+  "i2t_medr",
+  "i2t_meanr",
+  "t2i_r1",
+  "t2i_r5",
+  "t2i_r10",
+  "t2i_medr",
+  "t2i_meanr",
+] as const;
+
+/** One direction's R@K and ranks, as `stages/eval/recall.ts` computes them. */
+export interface DirectionRecall {
+  /** Recall@1. */
+  r1: number;
+  /** Recall@5. */
+  r5: number;
+  /** Recall@10. */
+  r10: number;
+  /** Median rank. */
+  medr: number;
+  /** Mean rank. */
+  meanr: number;
 }
 
 /** The contents of a `metrics.json`. */
@@ -57,7 +105,7 @@ export function validateRow(value: unknown, where: string): MetricRow {
       );
     }
   }
-  return {
+  const row: MetricRow = {
     dataset: v.dataset as string,
     method: v.method as string,
     pca: v.pca as boolean,
@@ -67,14 +115,28 @@ export function validateRow(value: unknown, where: string): MetricRow {
     avg: v.avg as number,
     stage: v.stage as string,
   };
+  for (const f of RECALL_FIELDS) {
+    if (v[f] === undefined) continue;
+    if (typeof v[f] !== "number" || !Number.isFinite(v[f])) {
+      throw new Error(
+        `${where}: optional field "${f}" must be a finite number, got ${JSON.stringify(v[f])}`,
+      );
+    }
+    row[f] = v[f] as number;
+  }
+  return row;
 }
 
-/** Build a row, computing `avg` from the two directions. */
+/**
+ * Build a row, computing `avg` from the two directions.
+ * @param options `recall`: both directions' R@K and ranks (1:1 pairs), written as `i2t_r1` …
+ */
 export function metricRow(
   id: { dataset: string; method: string; pca: boolean; similarity: string; stage: string },
   map: { i2t: number; t2i: number },
+  options: { recall?: { i2t: DirectionRecall; t2i: DirectionRecall } } = {},
 ): MetricRow {
-  return {
+  const row: MetricRow = {
     dataset: id.dataset,
     method: id.method,
     pca: id.pca,
@@ -84,6 +146,13 @@ export function metricRow(
     avg: (map.i2t + map.t2i) / 2,
     stage: id.stage,
   };
+  const r = options.recall;
+  if (r) {
+    for (const dir of ["i2t", "t2i"] as const) {
+      for (const k of ["r1", "r5", "r10", "medr", "meanr"] as const) row[`${dir}_${k}`] = r[dir][k];
+    }
+  }
+  return row;
 }
 
 /** Write `{ rows }` as pretty JSON. */

@@ -3,6 +3,13 @@
  * report.md / report.html / report.json / figures/ outputs.
  * @module
  */
+import {
+  buildCompareTable,
+  comparePoints,
+  type CompareSpec,
+  compareSpec,
+  splitMethodSeed,
+} from "./compare.ts";
 import { readLabels, readMatrix } from "../tensor_io/npy.ts";
 import type { CurveSet, EmbeddingSet, ReportInputs } from "./inputs.ts";
 import {
@@ -62,6 +69,11 @@ export interface BuildOptions {
   repoDir: string;
   /** Progress and notes. */
   log?: (msg: string) => void;
+  /**
+   * The comparison table and figure (`compare.ts`). With it, rows labelled `<method>@seed=N` go to
+   * the comparison only, and without `tables` there are no Tables 1–4.
+   */
+  compare?: CompareSpec;
 }
 
 function safeId(s: string): string {
@@ -333,11 +345,26 @@ export async function buildReport(
     lambdaDefaults: options.lambdaDefaults,
     dseMethods: options.dseMethods,
   };
-  const tables = buildResultTables(data, { ...tableOpts, tables: options.tables });
-  const similarityTables = buildSimilarityTables(data, {
+  const compareOnly = options.compare !== undefined && !options.tables?.length;
+  const unseeded = options.compare
+    ? {
+      ...data,
+      metrics: data.metrics.filter((r) => splitMethodSeed(r.method).seed === undefined),
+    }
+    : data;
+  const tables = compareOnly
+    ? []
+    : buildResultTables(unseeded, { ...tableOpts, tables: options.tables });
+  const similarityTables = compareOnly ? [] : buildSimilarityTables(unseeded, {
     ...tableOpts,
     firstNumber: Math.max(4, tables.length + 1),
   });
+  const compare = options.compare
+    ? buildCompareTable(data.metrics, {
+      spec: options.compare,
+      methodNames: options.methodNames,
+    })
+    : undefined;
   const claims = buildClaimsTable(data);
   const warnings = [...data.warnings];
 
@@ -378,6 +405,18 @@ export async function buildReport(
   const dseLabels = (options.dseMethods ?? ["dse-s", "dse-cs", "dse-ds"]).map((m) =>
     methodLabel(m, options.methodNames)
   );
+
+  if (compare) {
+    const points = comparePoints(compare);
+    await emit(
+      `fig_compare_${safeId(compare.dataset)}`,
+      "C",
+      `mAP against R@1, ${compare.dataset}`,
+      "One point per method: mean over seeds of the average of I→T and T→I; bars ±1 sd over " +
+        "seeds (R@1: the larger of the two directions' sd). Deterministic methods have no bars.",
+      compareSpec(`Fig. C: mAP against R@1 (${compare.dataset})`, points, { size }),
+    );
+  }
 
   // Figs 2–4: one per results table's dataset, in table order.
   const curveDatasets = tables.map((t) => t.dataset);
@@ -482,6 +521,7 @@ export async function buildReport(
     title: options.title,
     tables,
     similarityTables,
+    compare,
     claims,
     checkOk: data.checkOk,
     checkCounts: data.checkCounts,

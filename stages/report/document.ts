@@ -5,6 +5,7 @@
 import { type CheckCounts, summaryLine } from "../formats/check_result.ts";
 import type { LambdaPoint } from "./figures.ts";
 import type { Provenance } from "./provenance.ts";
+import { compareGrid, type CompareTable } from "./compare.ts";
 import { claimsGrid, type ClaimsTable, type Grid, type ResultTable, tableGrid } from "./tables.ts";
 
 /** One figure of the report. */
@@ -33,6 +34,8 @@ export interface ReportModel {
   tables: ResultTable[];
   /** Table 4 (one per dataset with both similarities). */
   similarityTables: ResultTable[];
+  /** The comparison over methods and seeds (`compare` param), if any. */
+  compare?: CompareTable;
   /** The claims. */
   claims: ClaimsTable;
   /** Each check's overall verdict (alias → ok). */
@@ -194,6 +197,14 @@ function allTables(m: ReportModel): { id: string; title: string; grid: Grid; not
       grid: tableGrid(t),
       notes: t.notes,
     })),
+    ...(m.compare
+      ? [{
+        id: m.compare.id,
+        title: m.compare.title,
+        grid: compareGrid(m.compare),
+        notes: m.compare.notes,
+      }]
+      : []),
     { id: m.claims.id, title: m.claims.title, grid: claimsGrid(m.claims), notes: [] },
   ];
 }

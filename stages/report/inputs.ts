@@ -16,7 +16,7 @@ import {
   type ClaimResult,
   parseCheckResult,
 } from "../formats/check_result.ts";
-import type { MetricRow } from "../formats/metrics.ts";
+import { type MetricRow, RECALL_FIELDS } from "../formats/metrics.ts";
 
 /** One evaluated result (the `metrics.json` row schema), plus where it came from. */
 export interface MetricsRow extends Omit<MetricRow, "stage"> {
@@ -197,7 +197,10 @@ function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
       }
     }
     const i2t = r.i2t as number, t2i = r.t2i as number;
+    const recall: Partial<Record<typeof RECALL_FIELDS[number], number>> = {};
+    for (const f of RECALL_FIELDS) if (typeof r[f] === "number") recall[f] = r[f] as number;
     return {
+      ...recall,
       dataset: r.dataset as string,
       method: splitMethodLambda(r.method as string).method,
       pca: r.pca === true,

@@ -26,6 +26,7 @@ import { loadInputs } from "./inputs.ts";
 import { buildReport } from "./build.ts";
 import type { TableSpec } from "./tables.ts";
 import type { FigureSize } from "./figures.ts";
+import type { CompareSpec } from "./compare.ts";
 
 /** Params of the `report` kind. */
 export interface ReportParams extends Params {
@@ -53,6 +54,8 @@ export interface ReportParams extends Params {
   formats: string[];
   /** At most this many pairs per Fig 6 panel. */
   scatter_max_points: number;
+  /** The comparison table and figure over methods and seeds (`compare.ts`), or null. */
+  compare: CompareSpec | null;
 }
 
 function checkSize(v: unknown, name: string): FigureSize {
@@ -66,6 +69,19 @@ function checkSize(v: unknown, name: string): FigureSize {
     );
   }
   return { width: s.width, height: s.height };
+}
+
+function checkCompare(v: unknown): CompareSpec | undefined {
+  if (v === null || v === undefined) return undefined;
+  const c = v as CompareSpec;
+  if (typeof c !== "object" || typeof c.dataset !== "string") {
+    throw new Error(
+      `report: param compare must be {dataset, title?, similarity?, sources?}, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return c;
 }
 
 function checkTables(v: unknown): TableSpec[] {
@@ -140,6 +156,12 @@ export const reportKind: StageKind<ReportParams> = {
       default: 2000,
       doc: "at most this many pairs per Fig 6 panel",
     },
+    compare: {
+      type: "any",
+      default: null,
+      doc:
+        "comparison over methods and seeds: {dataset, title?, similarity?, sources?} (rows labelled <method>@seed=N); null = none",
+    },
   },
   outputs: ["report.md", "report.html", "report.json", "figures"],
   async run(ctx) {
@@ -156,6 +178,7 @@ export const reportKind: StageKind<ReportParams> = {
     const built = await buildReport(data, (n) => ctx.out(n), {
       title: p.title,
       tables: checkTables(p.tables),
+      compare: checkCompare(p.compare),
       methodNames: p.method_names,
       dseMethods: p.dse_methods,
       lambdaDefaults: p.lambda_defaults,

@@ -4,6 +4,7 @@
  * calls {@link printReport}.
  * @module
  */
+import { compareGrid } from "./compare.ts";
 import Table from "cli-table3";
 import type { ReportModel } from "./document.ts";
 import { checkSummary, provenanceGrid, TABLE_LEGEND } from "./document.ts";
@@ -169,6 +170,12 @@ export async function renderTerminalReport(
       out.push(para(t.title));
       out.push(t.rows.length ? gridTable(tableGrid(t), !!options.color, width) : "(no rows)");
       for (const n of t.notes) out.push(`  - ${para(n, "    ")}`);
+      out.push("");
+    }
+    if (model.compare) {
+      out.push(para(model.compare.title));
+      out.push(gridTable(compareGrid(model.compare), !!options.color, width));
+      for (const n of model.compare.notes) out.push(para(`  - ${n}`, "    "));
       out.push("");
     }
     out.push(para(model.claims.title));

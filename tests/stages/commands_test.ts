@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../pipeline/cli.ts";
 import { writeLabels, writeMatrix } from "../../stages/tensor_io/npy.ts";
+import { RECALL_FIELDS } from "../../stages/formats/metrics.ts";
 import { commands, registry } from "../../stages/mod.ts";
 
 /** A small separable two-view dataset written as .npy, and a pipeline over it. */
@@ -76,16 +77,12 @@ Deno.test("metrics --json: the stable row schema, after a real reproduce", async
     ["cca/cosine", "cca/euclidean", "random/random"],
   );
   for (const row of rows) {
-    assert.deepEqual(Object.keys(row).sort(), [
-      "avg",
-      "dataset",
-      "i2t",
-      "method",
-      "pca",
-      "similarity",
-      "stage",
-      "t2i",
-    ]);
+    // The stable fields, plus the optional R@K fields on evaluated rows (not on random's).
+    const optional = row.method === "random" ? [] : [...RECALL_FIELDS];
+    assert.deepEqual(
+      Object.keys(row).sort(),
+      ["avg", "dataset", "i2t", "method", "pca", "similarity", "stage", "t2i", ...optional].sort(),
+    );
     assert.equal(row.dataset, "toy");
     assert.ok(
       Math.abs((row.avg as number) - ((row.i2t as number) + (row.t2i as number)) / 2) < 1e-12,

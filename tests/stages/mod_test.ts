@@ -144,3 +144,30 @@ Deno.test("--backend: an unknown value is one usage error (exit 2) before anythi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compare: every registered loss trains on every seed, and each run is claimed > random", async () => {
+  const { LOSS_NAMES } = await import("../../stages/dse/loss_registry.ts");
+  const p = await loadPipeline(`${ROOT}pipeline.yaml`, { registry });
+  assert.ok(p.targets.has("compare"));
+  const trains = [...p.stages.values()].filter((s) =>
+    s.entry === "cmp-train-{method}-s{seed}-wiki"
+  );
+  assert.deepEqual([...new Set(trains.map((s) => s.params.loss))].sort(), [...LOSS_NAMES].sort());
+  const evals = [...p.stages.values()].filter((s) => s.entry === "cmp-eval-{method}-s{seed}-wiki");
+  assert.equal(evals.length, trains.length, "one evaluation per training");
+  const check = p.stages.get("check-compare")!;
+  const claims = check.params.claims as { left: { method: string }; right: { method?: string } }[];
+  for (const e of evals) {
+    const label = e.params.label as string;
+    assert.match(label, /^[a-z0-9-]+@seed=\d+$/);
+    assert.ok(
+      claims.some((c) => c.left.method === label && c.right.method === "random"),
+      `check-compare claims ${label} > random`,
+    );
+  }
+  // the report groups the seeds of every trained method
+  assert.equal(
+    (p.stages.get("report-compare")!.params.compare as { dataset: string }).dataset,
+    "wiki",
+  );
+});

@@ -353,3 +353,54 @@ Deno.test("DSE-S trains on the real Wikipedia features (skipped without the data
     assert(i2t > 0.16, `mAP ${i2t} is not clearly above random (0.118)`);
   });
 });
+
+Deno.test("pair losses (vse0, vsepp, infonce) train on paired batches and resume bit-identically", async () => {
+  const data = synth(40, 12, 5);
+  for (const loss of ["vse0", "vsepp", "infonce"] as const) {
+    // `pairing: label` is overridden: a pair loss needs each image with its own text.
+    const p = params({ loss, epochs: 4, seed: 4, pairing: "label", lr: 1e-2 });
+    const full = await trainDse(data, p, { scratch: await Deno.makeTempDir() });
+    const scratch = await Deno.makeTempDir();
+    const ac = new AbortController();
+    await rejects(
+      trainDse(data, p, {
+        scratch,
+        signal: ac.signal,
+        onEpoch: (r) => {
+          if (r.epoch === 2) ac.abort(new Error("stop"));
+        },
+      }),
+      /stop/,
+    );
+    const resumed = await trainDse(data, p, { scratch });
+    assertEquals(resumed.resumedFrom, 2);
+    for (const [k, v] of Object.entries(full.weights)) {
+      assertEquals(Array.from(resumed.weights[k]), Array.from(v), `${loss}: ${k} after resume`);
+    }
+    if (loss === "vsepp") {
+      const paired = await trainDse(data, { ...p, pairing: "pair" }, {
+        scratch: await Deno.makeTempDir(),
+      });
+      assertEquals(Array.from(paired.imgEmb), Array.from(full.imgEmb), "pairing is forced");
+    }
+    if (loss === "infonce") {
+      assert("head.log_scale" in full.weights, "the temperature is a checkpointed variable");
+      assert(full.weights["head.log_scale"][0] !== Math.log(1 / 0.07), "and it is learned");
+    }
+    // Accuracy = in-batch partner R@1: above the chance 1/4 of a 4-pair batch by the end.
+    const last = full.history[full.history.length - 1];
+    assert(last.acc > 0.35, `${loss}: in-batch R@1 ${last.acc}`);
+    const m = (x: Float32Array) => ({
+      x: { data: Float64Array.from(x), rows: 12, cols: 8 },
+      y: data.yTest,
+    });
+    const mapI2T = meanAveragePrecision(m(full.imgEmb), m(full.txtEmb), { similarity: "cosine" });
+    assert(mapI2T > 0.6, `${loss}: test mAP ${mapI2T} (chance ≈ 0.4)`);
+  }
+});
+
+Deno.test("paired batches hold each image with its own text", () => {
+  const y = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+  const bs = epochBatches(y, { half: 4, pairing: "pair", rng: new Rng(1), numClasses: 3 });
+  for (const b of bs) assertEquals(Array.from(b.img), Array.from(b.txt));
+});

@@ -121,3 +121,40 @@ Deno.test("evaluate: clear errors for bad input", async () => {
   assert.throws(() => resolveSimilarities([], "cosine"), /non-empty list/);
   assert.deepEqual(resolveSimilarities(["native", "nc", "inner"], "inner"), ["inner", "nc"]);
 });
+
+Deno.test("evaluate kind: every row carries R@1/5/10, medr and meanr of the 1:1 test pairs", async () => {
+  const { dir, img, txt } = await writeEmbedding(INFO, { float32: true });
+  const run = await runKind(evaluateKind as StageKind, {
+    inputs: { emb: dir },
+    params: { similarities: ["cosine", "euclidean"], scope: 10 },
+  });
+  // An independent brute force: sort each query's gallery by (score desc, index asc).
+  const cos = (a: Matrix, i: number, b: Matrix, j: number) => {
+    let dot = 0, na = 0, nb = 0;
+    for (let k = 0; k < a.cols; k++) {
+      const x = a.data[i * a.cols + k], z = b.data[j * b.cols + k];
+      dot += x * z;
+      na += x * x;
+      nb += z * z;
+    }
+    return dot / Math.sqrt(na * nb);
+  };
+  const ranks = (q: Matrix, g: Matrix) =>
+    Array.from({ length: q.rows }, (_, i) => {
+      const order = Array.from({ length: g.rows }, (_, j) => j)
+        .sort((a, b) => cos(q, i, g, b) - cos(q, i, g, a) || a - b);
+      return order.indexOf(i);
+    });
+  const rows = await readMetrics(run.dir);
+  const r = rows.find((x) => x.similarity === "cosine")!;
+  for (const [dir, rk] of [["i2t", ranks(img, txt)], ["t2i", ranks(txt, img)]] as const) {
+    const n = rk.length;
+    const sorted = rk.slice().sort((a, b) => a - b);
+    assert.equal(r[`${dir}_r1`], rk.filter((v) => v < 1).length / n);
+    assert.equal(r[`${dir}_r5`], rk.filter((v) => v < 5).length / n);
+    assert.equal(r[`${dir}_r10`], rk.filter((v) => v < 10).length / n);
+    assert.equal(r[`${dir}_medr`], Math.floor((sorted[n / 2 - 1] + sorted[n / 2]) / 2) + 1);
+    assert.ok(Math.abs(r[`${dir}_meanr`]! - (rk.reduce((a, b) => a + b) / n + 1)) < 1e-12);
+  }
+  assert.ok(rows.every((x) => typeof x.t2i_medr === "number"), "euclidean rows too");
+});

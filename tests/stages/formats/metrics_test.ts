@@ -55,3 +55,23 @@ Deno.test("readMetrics rejects bad files with the field named", async () => {
   assert.throws(() => validateRow({ ...row("x", "s"), pca: "no" }, "here"), /"pca" must be/);
   assert.throws(() => validateRow(null, "here"), /must be an object/);
 });
+
+Deno.test("R@K fields are optional: old rows read unchanged, new rows round-trip, bad values fail", () => {
+  const old = row("cca", "eval-cca");
+  assert.deepEqual(validateRow(JSON.parse(JSON.stringify(old)), "x"), old);
+  assert.equal("i2t_r1" in old, false);
+  const d = { r1: 0.25, r5: 0.5, r10: 0.75, medr: 3, meanr: 4.5 };
+  const full = metricRow(
+    { dataset: "wiki", method: "vsepp", pca: false, similarity: "cosine", stage: "e" },
+    { i2t: 0.3, t2i: 0.2 },
+    { recall: { i2t: d, t2i: { ...d, r1: 0.1 } } },
+  );
+  assert.equal(full.i2t_r1, 0.25);
+  assert.equal(full.t2i_r1, 0.1);
+  assert.equal(full.t2i_meanr, 4.5);
+  assert.deepEqual(validateRow(JSON.parse(JSON.stringify(full)), "x"), full);
+  assert.throws(
+    () => validateRow({ ...old, i2t_medr: "3" }, "m.json rows[0]"),
+    /m.json rows\[0\]: optional field "i2t_medr" must be a finite number/,
+  );
+});

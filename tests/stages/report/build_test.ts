@@ -91,3 +91,51 @@ Deno.test("Fig 6 projects class centers with the embeddings' PCA", async () => {
   await assert.rejects(Deno.stat(`${out}/figures/fig6_w.png`));
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("with compare: seeded rows go to the comparison only; no Tables 1–4 without `tables`", async () => {
+  const tmp = await Deno.makeTempDir();
+  const r = (method: string, i2t: number, extra: Record<string, number> = {}) => ({
+    dataset: "w",
+    method,
+    pca: false,
+    similarity: "cosine",
+    i2t,
+    t2i: i2t,
+    avg: i2t,
+    stage: "s",
+    ...extra,
+  });
+  const rk = { i2t_r1: 0.1, i2t_r5: 0.2, i2t_r10: 0.3, t2i_r1: 0.1, t2i_r5: 0.2, t2i_r10: 0.3 };
+  await Deno.writeTextFile(
+    `${tmp}/metrics.json`,
+    JSON.stringify({
+      rows: [r("cca", 0.25, rk), r("vsepp@seed=0", 0.2, rk), r("vsepp@seed=1", 0.3, rk)],
+    }),
+  );
+  const out = `${tmp}/out`;
+  await Deno.mkdir(out);
+  const inputs = await loadInputs({ m: tmp });
+  const compare = { dataset: "w", title: "C" };
+  const only = await buildReport(inputs, (n) => `${out}/${n}`, {
+    title: "t",
+    formats: ["svg"],
+    repoDir: tmp,
+    compare,
+  });
+  assert.equal(only.model.tables.length, 0);
+  assert.deepEqual(only.model.compare!.rows.map((x) => [x.method, x.runs]), [["cca", 1], [
+    "vsepp",
+    2,
+  ]]);
+  assert.ok(only.model.figures.some((f) => f.id === "fig_compare_w"));
+  assert.match(await Deno.readTextFile(`${out}/report.md`), /## C\n/);
+  const both = await buildReport(inputs, (n) => `${out}/${n}`, {
+    title: "t",
+    formats: ["svg"],
+    repoDir: tmp,
+    compare,
+    tables: [{ dataset: "w" }],
+  });
+  assert.deepEqual(both.model.tables[0].rows.map((x) => x.method), ["cca"], "seeded rows left out");
+  await Deno.remove(tmp, { recursive: true });
+});

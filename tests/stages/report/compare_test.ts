@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import {
+  buildCompareTable,
+  compareGrid,
+  comparePoints,
+  compareSpec,
+  splitMethodSeed,
+  stat,
+} from "../../../stages/report/compare.ts";
+import { compileSpec } from "../../../stages/report/render.ts";
+import type { MetricsRow } from "../../../stages/report/inputs.ts";
+
+function row(method: string, i2t: number, extra: Partial<MetricsRow> = {}): MetricsRow {
+  return {
+    dataset: "wiki",
+    method,
+    pca: false,
+    similarity: "cosine",
+    i2t,
+    t2i: i2t / 2,
+    avg: (i2t + i2t / 2) / 2,
+    alias: "a",
+    ...extra,
+  };
+}
+const rk = (r1: number) => ({
+  i2t_r1: r1,
+  i2t_r5: 0.1,
+  i2t_r10: 0.2,
+  t2i_r1: r1 / 2,
+  t2i_r5: 0.1,
+  t2i_r10: 0.2,
+  i2t_medr: 40,
+  t2i_medr: 50,
+});
+
+Deno.test("splitMethodSeed and stat (sample sd) on hand-computed values", () => {
+  assert.deepEqual(splitMethodSeed("vsepp@seed=3"), { method: "vsepp", seed: 3 });
+  assert.deepEqual(splitMethodSeed("dse-cs@lambda=0.1"), { method: "dse-cs@lambda=0.1" });
+  // 2, 4, 6: mean 4, sample variance (4 + 0 + 4)/2 = 4 → sd 2
+  assert.deepEqual(stat([2, 4, 6]), { mean: 4, sd: 2 });
+  assert.deepEqual(stat([0.5]), { mean: 0.5 });
+});
+
+Deno.test("buildCompareTable groups seeds per method, deterministic methods first", () => {
+  const rows = [
+    row("vsepp@seed=1", 0.3, rk(0.02)),
+    row("vsepp@seed=0", 0.2, rk(0.04)),
+    row("cca", 0.25, rk(0.01)),
+    row("random", 0.118, { similarity: "random" }),
+    row("cca", 0.9, { similarity: "euclidean" }), // other similarity: left out
+    row("cca", 0.9, { dataset: "pascal" }), // other dataset: left out
+    row("lrbs", 0.27, { similarity: "inner" }), // its only similarity: kept, named
+  ];
+  const t = buildCompareTable(rows, {
+    spec: { dataset: "wiki", sources: { vsepp: "Faghri et al. (verified)" } },
+    methodNames: { vsepp: "VSE++" },
+  });
+  assert.deepEqual(t.rows.map((r) => [r.label, r.runs, r.seeds]), [
+    ["cca", 1, []],
+    ["random", 1, []],
+    ["lrbs (inner)", 1, []],
+    ["VSE++", 2, [0, 1]],
+  ]);
+  const v = t.rows[3];
+  assert.ok(Math.abs(v.stats.i2t!.mean - 0.25) < 1e-12);
+  assert.ok(Math.abs(v.stats.i2t!.sd! - Math.SQRT1_2 * 0.1) < 1e-12);
+  assert.equal(t.rows[1].stats.i2t_r1, undefined, "random rows carry no R@K");
+  const g = compareGrid(t);
+  assert.deepEqual(g.body[3].slice(0, 6), [
+    "VSE++",
+    "2",
+    "0.2500 ± 0.0707",
+    "0.1250 ± 0.0354",
+    "0.1875 ± 0.0530",
+    "3.0 ± 1.4",
+  ]);
+  assert.equal(g.body[3].at(-1), "Faghri et al. (verified)");
+  assert.equal(g.body[1][5], "—");
+  assert.equal(g.header.length, g.body[0].length);
+  assert.equal(g.groups.reduce((a, [, n]) => a + n, 0), g.header.length);
+});
+
+Deno.test("the comparison figure: one point per method with R@K, and a valid Vega-Lite spec", () => {
+  const t = buildCompareTable(
+    [row("a@seed=0", 0.2, rk(0.04)), row("a@seed=1", 0.3, rk(0.02)), row("random", 0.1)],
+    { spec: { dataset: "wiki" } },
+  );
+  const pts = comparePoints(t);
+  assert.equal(pts.length, 1, "random has no R@1: no point");
+  // R@1 avg of directions: seed 0 (4 + 2)/2 = 3 %, seed 1 (2 + 1)/2 = 1.5 %: mean 2.25 %
+  assert.ok(Math.abs(pts[0].r1 - 2.25) < 1e-12);
+  const vega = compileSpec(compareSpec("t", pts, { size: { width: 200, height: 150 } }));
+  assert.ok(Array.isArray(vega.marks) && vega.marks.length > 0);
+});
