@@ -19,6 +19,10 @@ import {
   useLinalgBackend,
   zeros,
 } from "../../../stages/linalg/mod.ts";
+import { loadPipeline } from "../../../pipeline/spec.ts";
+import { kinds as baselines } from "../../../stages/baselines/mod.ts";
+import { registry } from "../../../stages/mod.ts";
+import { runOnWiki, WIKI } from "../baselines/wiki_fixture.ts";
 import {
   BACKENDS,
   LAPACK_LOADED,
@@ -70,7 +74,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** `f` on every backend here, the results in BACKENDS order. */
-async function onEach<T>(f: () => T): Promise<T[]> {
+async function onEach<T>(f: () => T | Promise<T>): Promise<T[]> {
   const out: T[] = [];
   for (const b of BACKENDS) out.push(await withBackend(b, f));
   return out;
@@ -207,3 +211,47 @@ function scaleT(m: Matrix): Matrix {
   for (let i = 0; i < t.data.length; i++) t.data[i] *= 0.5;
   return t;
 }
+
+// ─── The quick target's baselines on the Wikipedia release, once per backend ────────────────────
+
+const SLOW = ["lrbs-none-wiki", "lrbs-standard-wiki", "sm-none-wiki"];
+
+Deno.test({
+  name: "quick target: every baseline on the Wikipedia release gives the same mAP (≤ 1e-6) on " +
+    "both backends, and records its backend in provenance",
+  ignore: !WIKI || !LAPACK_LOADED,
+  fn: async () => {
+    const p = await loadPipeline(new URL("../../../pipeline.yaml", import.meta.url).pathname, {
+      registry,
+    });
+    const baselineKinds = new Set(baselines.map((k) => k.name));
+    const all = [...p.stages.values()].filter((s) =>
+      baselineKinds.has(s.kind) && s.inputs.some((i) => i.stage === "wiki-data")
+    );
+    assert.ok(all.length >= 20, `found ${all.length} quick baselines`);
+    // Left out for time (≈ 3 min on 2 cores): lrbs (58 s + 27 s per backend) and sm without PCA
+    // (8 s). Neither calls a backend-dependent kernel except lrbs-standard's 128-d image PCA, which
+    // scm-, sm- and gmlda-standard run with the same params.
+    const stages = all.filter((s) => !SLOW.includes(s.name));
+    assert.equal(all.length - stages.length, SLOW.length, "the slow stages are still in quick");
+    const lines: string[] = [], bad: string[] = [];
+    let worst = 0;
+    for (const s of stages) {
+      const kind = registry.get(s.kind)!;
+      const [ts, la] = await onEach(() => runOnWiki(kind, s.params));
+      const d = Math.max(Math.abs(ts.i2t - la.i2t), Math.abs(ts.t2i - la.t2i));
+      worst = Math.max(worst, d);
+      lines.push(`${s.name}: ${la.i2t.toFixed(6)}/${la.t2i.toFixed(6)} Δ ${d.toExponential(1)}`);
+      if (d > 1e-6) {
+        bad.push(`${s.name}: typescript ${ts.i2t}/${ts.t2i}, lapack ${la.i2t}/${la.t2i}`);
+      }
+      for (const [r, name] of [[ts, "typescript"], [la, "lapack"]] as const) {
+        const rec = r.provenance.linalg as { name?: string } | undefined;
+        assert.equal(rec?.name, name, `${s.name}: provenance.linalg`);
+      }
+    }
+    console.log(`max |ΔmAP| over ${stages.length} baselines: ${worst.toExponential(2)}`);
+    console.log(lines.join("\n"));
+    assert.deepEqual(bad, [], "baselines whose mAP depends on the backend");
+  },
+});
