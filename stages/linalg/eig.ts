@@ -3,7 +3,8 @@
  * descending), the generalized symmetric-definite problem `A v = λ B v` by Cholesky whitening,
  * symmetric matrix powers, and the SVD.
  *
- * Backends (see `backend.ts`): with a system LAPACK loaded, {@link symEig} is `dsyevd`,
+ * Backends (see `backend.ts`): with a system LAPACK loaded, {@link symEig} is `dsyevd` (`dsyevr`
+ * for a top-k subset with k < n/2),
  * {@link genSymEig} is `dsygvd` and {@link cholesky} is `dpotrf`; otherwise the pure-TypeScript
  * path runs (ml-matrix's `EigenvalueDecomposition` for the symmetric eigenproblem, Cholesky and the
  * triangular solves written here on `Float64Array`s). The SVD is ml-matrix's on both backends.
@@ -125,6 +126,15 @@ export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
   const lapack = activeLapack();
   if (lapack) {
     const w = new Float64Array(n);
+    if (k < n / 2) {
+      // A top-k subset (PCA-1000 of a 2173² Gram matrix): dsyevr computes only those vectors.
+      const kk = Math.max(k, 0);
+      if (kk === 0) return { values: new Float64Array(0), vectors: zeros(n, 0) };
+      const z = new Float64Array(n * kk);
+      const info = lapack.syevrTop(n, { k: kk, a: s, w, z });
+      if (info !== 0) throw new Error(`symEig: LAPACK dsyevr failed (info = ${info})`);
+      return ordered(w.subarray(0, kk), { rows: n, vector: (i, r) => z[i * n + r] }, kk);
+    }
     const info = lapack.syevd(n, s, w);
     if (info !== 0) throw new Error(`symEig: LAPACK dsyevd failed (info = ${info})`);
     return orderedColumnMajor(w, s, k);

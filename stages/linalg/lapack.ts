@@ -1,6 +1,6 @@
 /**
  * The system LAPACK/BLAS through `Deno.dlopen` (no unstable flag needed), as a small typed layer
- * of column-major kernels: `dsyevd` (symmetric eigen), `dsygvd` (generalized symmetric-definite
+ * of column-major kernels: `dsyevd` (symmetric eigen), `dsyevr` (its top-k subset), `dsygvd` (generalized symmetric-definite
  * eigen), `dpotrf`/`dpotrs` (Cholesky factor and solve), `dgemm` and `dsyrk`.
  *
  * Which library: `DSE_LINALG_LIB` (a path or soname) if set, else the first of
@@ -33,6 +33,11 @@ const B = "buffer" as const;
 const L = "usize" as const;
 const SYMBOLS = {
   dsyevd_: { parameters: [B, B, B, B, B, B, B, B, B, B, B, L, L], result: "void", optional: true },
+  dsyevr_: {
+    parameters: [B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, L, L, L],
+    result: "void",
+    optional: true,
+  },
   dsygvd_: {
     parameters: [B, B, B, B, B, B, B, B, B, B, B, B, B, B, L, L],
     result: "void",
@@ -60,6 +65,15 @@ export interface Lapack {
    * eigenvectors (columns), `w` the eigenvalues ascending. Returns LAPACK's `info`.
    */
   syevd(n: number, a: Float64Array, w: Float64Array): number;
+  /**
+   * The `k` largest eigenpairs of a symmetric matrix (`dsyevr`, range by index, lower triangle
+   * read; `a` is overwritten): `z` (n×k, column-major) gets the eigenvectors, `w` (length ≥ n) the
+   * eigenvalues ascending in its first k entries. Returns `info`.
+   */
+  syevrTop(
+    n: number,
+    top: { k: number; a: Float64Array; w: Float64Array; z: Float64Array },
+  ): number;
   /**
    * `A x = λ B x` for symmetric A and SPD B (`dsygvd`, itype 1): `a` becomes the B-normalised
    * eigenvectors, `b` its Cholesky factor, `w` the eigenvalues ascending. Returns `info`
@@ -144,6 +158,48 @@ function tryOpen(path: string): Lapack | string {
         new Int32Array(Math.max(liwork, 1)),
         liwork,
       );
+      return info[0];
+    },
+    syevrTop(n, { k, a, w, z }) {
+      const m = i32(0), isuppz = new Int32Array(2 * Math.max(k, 1));
+      const args = (work: Float64Array, lwork: number, iwork: Int32Array, liwork: number) =>
+        s.dsyevr_!(
+          ch("V"),
+          ch("I"),
+          ch("L"),
+          i32(n),
+          a,
+          i32(Math.max(n, 1)),
+          f64(0),
+          f64(0),
+          i32(n - k + 1),
+          i32(n),
+          f64(0),
+          m,
+          w,
+          z,
+          i32(Math.max(n, 1)),
+          isuppz,
+          work,
+          i32(lwork),
+          iwork,
+          i32(liwork),
+          info,
+          1n,
+          1n,
+          1n,
+        );
+      const qw = f64(0), qi = i32(0);
+      args(qw, -1, qi, -1);
+      if (info[0] !== 0) return info[0];
+      const lwork = Math.ceil(qw[0]), liwork = qi[0];
+      args(
+        new Float64Array(Math.max(lwork, 1)),
+        lwork,
+        new Int32Array(Math.max(liwork, 1)),
+        liwork,
+      );
+      if (info[0] === 0 && m[0] !== k) return -1000 - m[0];
       return info[0];
     },
     sygvd(n, { a, b, w }) {

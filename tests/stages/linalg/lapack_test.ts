@@ -29,6 +29,19 @@ Deno.test({
 });
 
 Deno.test({
+  name: "dsyevr (top k): diag(1, 4, 2, 3) → the 2 largest, 3 then 4 (ascending), ±e₄ and ±e₂",
+  ignore: !lapack,
+  fn: () => {
+    const a = new Float64Array(16);
+    [1, 4, 2, 3].forEach((v, i) => a[i * 5] = v);
+    const w = new Float64Array(4), z = new Float64Array(8);
+    assert.equal(lapack!.syevrTop(4, { k: 2, a, w, z }), 0);
+    close(w.subarray(0, 2), [3, 4], 1e-15, "w");
+    close(z.map(Math.abs), [0, 0, 0, 1, 0, 1, 0, 0], 1e-15, "z");
+  },
+});
+
+Deno.test({
   name: "dsygvd: A = [[2,1],[1,2]], B = diag(2,1) → λ = (3 ∓ √3)/2, Vᵀ B V = I",
   ignore: !lapack,
   fn: () => {
