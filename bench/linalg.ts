@@ -141,6 +141,12 @@ export async function bench(): Promise<void> {
   }
   if (typeof ref === "string") console.log(`numpy/scipy: not available (${ref})`);
 
+  const threads = Deno.env.get("OPENBLAS_NUM_THREADS") ?? "unset (all cores)";
+  console.log(
+    `OPENBLAS_NUM_THREADS ${threads} (ours and numpy's); load average ` +
+      Deno.loadavg().map((x) => x.toFixed(2)).join(" ") +
+      ` on ${navigator.hardwareConcurrency} cores`,
+  );
   const loaded = loadLapack();
   const backends: LinalgBackendName[] = loaded.lapack ? ["lapack", "typescript"] : ["typescript"];
   if (!loaded.lapack) console.log(`lapack: not available (${loaded.tried.join("; ")})`);
