@@ -5,7 +5,6 @@
  * no scaling).
  * @module
  */
-import sharp from "sharp";
 
 /** ImageNet channel means in BGR order, as in keras `imagenet_utils.preprocess_input` ("caffe"). */
 export const CAFFE_MEAN_BGR: readonly [number, number, number] = [103.939, 116.779, 123.68];
@@ -48,6 +47,8 @@ export async function decodeSquare(
   let img;
   let meta;
   try {
+    // sharp (libvips) loads on the first decode, not when the stage registry is imported.
+    const { default: sharp } = await import("sharp");
     img = sharp(input, { failOn: "error" });
     meta = await img.metadata();
   } catch (e) {
