@@ -21,6 +21,8 @@ export interface LinalgBackend {
   name: LinalgBackendName;
   /** The library that loaded (lapack only). */
   library?: string;
+  /** The OpenBLAS kernel set chosen for the load (lapack only, when `lapack.ts` chose one). */
+  coretype?: string;
 }
 
 let forced: LinalgPreference | undefined;
@@ -62,5 +64,8 @@ export function activeLapack(): Lapack | undefined {
 /** The backend the solvers use now (for provenance and the benchmark). */
 export function linalgBackend(): LinalgBackend {
   const l = activeLapack();
-  return l ? { name: "lapack", library: l.library } : { name: "typescript" };
+  if (!l) return { name: "typescript" };
+  return l.coretype
+    ? { name: "lapack", library: l.library, coretype: l.coretype }
+    : { name: "lapack", library: l.library };
 }

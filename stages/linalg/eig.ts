@@ -135,7 +135,7 @@ export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
       if (info !== 0) throw new Error(`symEig: LAPACK dsyevr failed (info = ${info})`);
       return ordered(w.subarray(0, kk), { rows: n, vector: (i, r) => z[i * n + r] }, kk);
     }
-    const info = lapack.syevd(n, s, w);
+    const info = lapack.syevd(n, { a: s, w });
     if (info !== 0) throw new Error(`symEig: LAPACK dsyevd failed (info = ${info})`);
     return orderedColumnMajor(w, s, k);
   }

@@ -13,6 +13,11 @@
  *
  * All arrays are column-major. A row-major symmetric matrix is its own column-major layout, which
  * is what makes this layer cheap to call from the row-major {@link Matrix} helpers.
+ *
+ * OpenBLAS's runtime CPU detection does not know CPUs newer than its release and then falls back to
+ * its generic `Prescott` kernels (Debian 12's 0.3.21 on this box's Xeon: dsyrk 5× and dsyevd 2×
+ * slower). Unless `OPENBLAS_CORETYPE` is set, {@link loadLapack} sets it for the load from the CPU's
+ * flags ({@link openblasCoretype}) and unsets it again, so child processes are not affected.
  * @module
  */
 
@@ -54,17 +59,59 @@ const SYMBOLS = {
 } as const;
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
+
+/**
+ * The OpenBLAS kernel set for x86-64 CPU flags (as in `/proc/cpuinfo`): `SkylakeX` with AVX-512
+ * (F, BW, DQ, VL), `Haswell` with AVX2 and FMA, else undefined (leave OpenBLAS's detection alone).
+ */
+export function openblasCoretype(flags: ReadonlySet<string>): string | undefined {
+  if (["avx512f", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return undefined;
+}
+
+/** The CPU flags of the first processor in `/proc/cpuinfo` (empty set elsewhere). */
+function cpuFlags(): Set<string> {
+  try {
+    const text = Deno.readTextFileSync("/proc/cpuinfo");
+    const line = text.split("\n").find((l) => /^flags\s*:/.test(l));
+    return new Set(line ? line.split(":")[1].trim().split(/\s+/) : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Open `path`, with `OPENBLAS_CORETYPE` chosen from the CPU flags during the load if unset. */
+function dlopenWithCoretype(path: string): { lib: Lib; coretype?: string } {
+  const forced = Deno.build.os === "linux" && Deno.build.arch === "x86_64" &&
+      envVar("OPENBLAS_CORETYPE") === undefined
+    ? openblasCoretype(cpuFlags())
+    : undefined;
+  if (!forced) return { lib: Deno.dlopen(path, SYMBOLS) };
+  try {
+    Deno.env.set("OPENBLAS_CORETYPE", forced);
+  } catch {
+    return { lib: Deno.dlopen(path, SYMBOLS) }; // no env permission: OpenBLAS detects by itself
+  }
+  try {
+    return { lib: Deno.dlopen(path, SYMBOLS), coretype: forced };
+  } finally {
+    Deno.env.delete("OPENBLAS_CORETYPE");
+  }
+}
 type Fn = (...args: unknown[]) => void;
 
 /** A loaded LAPACK/BLAS: where it came from and the column-major kernels. */
 export interface Lapack {
   /** The path or soname that loaded. */
   library: string;
+  /** The `OPENBLAS_CORETYPE` this layer chose for the load, if it chose one. */
+  coretype?: string;
   /**
    * Symmetric eigendecomposition in place (`dsyevd`, lower triangle read): `a` (n×n) becomes the
    * eigenvectors (columns), `w` the eigenvalues ascending. Returns LAPACK's `info`.
    */
-  syevd(n: number, a: Float64Array, w: Float64Array): number;
+  syevd(n: number, out: { a: Float64Array; w: Float64Array }): number;
   /**
    * The `k` largest eigenpairs of a symmetric matrix (`dsyevr`, range by index, lower triangle
    * read; `a` is overwritten): `z` (n×k, column-major) gets the eigenvectors, `w` (length ≥ n) the
@@ -116,9 +163,9 @@ const i32 = (...v: number[]) => new Int32Array(v);
 const f64 = (...v: number[]) => new Float64Array(v);
 
 function tryOpen(path: string): Lapack | string {
-  let lib: Lib;
+  let lib: Lib, coretype: string | undefined;
   try {
-    lib = Deno.dlopen(path, SYMBOLS);
+    ({ lib, coretype } = dlopenWithCoretype(path));
   } catch (e) {
     return `${path}: ${(e as Error).message.split("\n")[0]}`;
   }
@@ -131,7 +178,8 @@ function tryOpen(path: string): Lapack | string {
   const info = i32(0);
   return {
     library: path,
-    syevd(n, a, w) {
+    ...(coretype ? { coretype } : {}),
+    syevd(n, { a, w }) {
       const args = (work: Float64Array, lwork: number, iwork: Int32Array, liwork: number) =>
         s.dsyevd_!(
           ch("V"),

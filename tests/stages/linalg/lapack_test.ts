@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LIBRARY_CANDIDATES, loadLapack } from "../../../stages/linalg/lapack.ts";
+import { LIBRARY_CANDIDATES, loadLapack, openblasCoretype } from "../../../stages/linalg/lapack.ts";
 
 const lapack = loadLapack().lapack;
 if (!lapack) console.log(`lapack_test: no LAPACK loaded (${loadLapack().tried.join("; ")})`);
@@ -15,12 +15,30 @@ Deno.test("LIBRARY_CANDIDATES starts with OpenBLAS on Linux", () => {
   if (Deno.build.os === "linux") assert.equal(LIBRARY_CANDIDATES[0], "libopenblas.so.0");
 });
 
+Deno.test("openblasCoretype: AVX-512 → SkylakeX, AVX2+FMA → Haswell, else OpenBLAS decides", () => {
+  const flags = (s: string) => new Set(s.split(" "));
+  assert.equal(
+    openblasCoretype(flags("sse4_2 avx avx2 fma avx512f avx512bw avx512dq avx512vl")),
+    "SkylakeX",
+  );
+  assert.equal(openblasCoretype(flags("sse4_2 avx avx2 fma avx512f")), "Haswell");
+  assert.equal(openblasCoretype(flags("sse4_2 avx avx2 fma")), "Haswell");
+  assert.equal(openblasCoretype(flags("sse4_2 avx avx2")), undefined);
+  assert.equal(openblasCoretype(new Set()), undefined);
+});
+
+Deno.test({
+  name: "a coretype chosen for the load is not left in the environment (child processes)",
+  ignore: !lapack?.coretype,
+  fn: () => assert.equal(Deno.env.get("OPENBLAS_CORETYPE"), undefined),
+});
+
 Deno.test({
   name: "dsyevd: [[2,1],[1,2]] → eigenvalues 1, 3 (ascending), vectors ±(1,−1)/√2, ±(1,1)/√2",
   ignore: !lapack,
   fn: () => {
     const a = new Float64Array([2, 1, 1, 2]), w = new Float64Array(2);
-    assert.equal(lapack!.syevd(2, a, w), 0);
+    assert.equal(lapack!.syevd(2, { a, w }), 0);
     close(w, [1, 3], 1e-14, "w");
     const h = Math.SQRT1_2;
     close([Math.abs(a[0]), Math.abs(a[1]), a[0] * a[1]], [h, h, -0.5], 1e-14, "v1");
