@@ -5,7 +5,7 @@
  * `Cxx = XᵀX/(N−1) + r_x I`, `Cyy = YᵀY/(N−1) + r_y I`, `Cxy = XᵀY/(N−1)`, and solve either
  * - the SVD form: `SVD(Cxx^{-1/2} Cxy Cyy^{-1/2}) = U S Vᵀ`, `Wx = Cxx^{-1/2} U_k`,
  *   `Wy = Cyy^{-1/2} V_k` (a singular C is pseudo-inverted on its range, like MATLAB
- *   `canoncorr`'s rank reduction), or
+ *   `canoncorr`'s rank reduction; pairs beyond min(rank Cxx, rank Cyy) are zero columns), or
  * - the GEV form: `[[0,Cxy],[Cyx,0]] w = ρ [[Cxx,0],[0,Cyy]] w`, B-normalised.
  *
  * The stage kind also offers Sharma's `Newgma` CCA branch (methods.md §5/§6), which is the
@@ -71,7 +71,8 @@ export interface CcaModel {
   meanY: Float64Array;
   /**
    * Number of pairs whose correlation is supported by both covariances' ranks. Pairs beyond it
-   * (possible with `reg = 0` on rank-deficient data) are noise; `k > rank` is allowed but flagged.
+   * (possible with `reg = 0` on rank-deficient data) are zero columns of `wx`/`wy` with ρ = 0
+   * (svd form); `k > rank` is allowed but flagged.
    */
   rank: number;
 }
@@ -134,16 +135,19 @@ export function fitCca(x: Matrix, y: Matrix, options: CcaOptions): CcaModel {
     const kx = invSqrtRange(cxx, tol);
     const ky = invSqrtRange(cyy, tol);
     const dec = svd(matmul(matmul(kx.k, cxy), ky.k));
+    const rank = Math.min(kx.rank, ky.rank, k);
     const wx = matmul(kx.k, sliceCols(dec.u, [0, k]));
     const wy = matmul(ky.k, sliceCols(dec.v, [0, k]));
-    return {
-      wx,
-      wy,
-      rho: dec.s.slice(0, k),
-      meanX,
-      meanY,
-      rank: Math.min(kx.rank, ky.rank, k),
-    };
+    // Pairs beyond the supported rank have ρ = 0 and singular vectors that rounding alone picks
+    // (they differ between linear-algebra backends): they are zeroed, which is MATLAB
+    // `canoncorr`'s rank reduction at the requested width.
+    const rho = dec.s.slice(0, k);
+    for (let j = rank; j < k; j++) {
+      rho[j] = 0;
+      for (let i = 0; i < p; i++) wx.data[i * k + j] = 0;
+      for (let i = 0; i < q; i++) wy.data[i * k + j] = 0;
+    }
+    return { wx, wy, rho, meanX, meanY, rank };
   }
   if (form !== "gev") throw new Error(`fitCca: form must be "svd" or "gev", got ${form}`);
   const cyx = crossprod(yc, xc);

@@ -8,6 +8,7 @@
  */
 import type { ParamSpec, StageContext } from "../../pipeline/types.ts";
 import { type Matrix, readLabels, readMatrix, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import { linalgBackend } from "../linalg/mod.ts";
 import {
   type Normalize,
   NORMALIZE_MODES,
@@ -96,11 +97,20 @@ export async function readFeatureSet(dir: string): Promise<FeatureSet> {
   return fs;
 }
 
+/** Where a baseline writes: `ctx.out`, and `ctx.provenance` when the caller has one. */
+export type BaselineOutput = Pick<StageContext, "out"> & Partial<Pick<StageContext, "provenance">>;
+
+/**
+ * Record the linear-algebra backend (`lapack` and its library, or `typescript`) in the object's
+ * provenance. It is not part of the cache key: see the README, "Linear algebra backends".
+ */
+export function recordLinalg(ctx: BaselineOutput): void {
+  if (ctx.provenance) ctx.provenance.linalg = linalgBackend();
+}
+
 /** Write a Feature set through `ctx.out` (used by the `pca` stage). */
-export async function writeFeatureSet(
-  ctx: Pick<StageContext, "out">,
-  fs: FeatureSet,
-): Promise<void> {
+export async function writeFeatureSet(ctx: BaselineOutput, fs: FeatureSet): Promise<void> {
+  recordLinalg(ctx);
   await Promise.all([
     writeMatrix(ctx.out("img_train.npy"), fs.img.train),
     writeMatrix(ctx.out("img_test.npy"), fs.img.test),
@@ -243,10 +253,8 @@ export interface Embedding {
 }
 
 /** Write an Embedding artifact through `ctx.out`. */
-export async function writeEmbedding(
-  ctx: Pick<StageContext, "out">,
-  emb: Embedding,
-): Promise<void> {
+export async function writeEmbedding(ctx: BaselineOutput, emb: Embedding): Promise<void> {
+  recordLinalg(ctx);
   if (emb.img.cols !== emb.txt.cols) {
     throw new Error(`embedding: image width ${emb.img.cols} != text width ${emb.txt.cols}`);
   }

@@ -133,7 +133,9 @@ export function fitPca(
     for (let i = 0; i < g.data.length; i++) g.data[i] /= n1;
     const e = symEig(g);
     values = new Float64Array(x.cols);
-    for (let i = 0; i < Math.min(e.values.length, x.cols); i++) {
+    // Centring leaves rank ≤ n − 1: the n-th Gram eigenvalue is 0 up to rounding (whose sign
+    // depends on the backend), so it is set to 0 exactly.
+    for (let i = 0; i < Math.min(e.values.length, x.cols, x.rows - 1); i++) {
       values[i] = Math.max(e.values[i], 0);
     }
     eigenvectors = e.vectors;

@@ -50,6 +50,8 @@ export async function decodeSquare(
   let img;
   let meta;
   try {
+    // sharp (libvips) loads on the first decode, not when the stage registry is imported.
+    const { default: sharp } = await import("sharp");
     img = sharp(input, { failOn: "error" });
     meta = await img.metadata();
   } catch (e) {

@@ -1,12 +1,21 @@
 /**
  * Eigen- and singular-value solvers on {@link Matrix}: symmetric eigendecomposition (sorted
  * descending), the generalized symmetric-definite problem `A v = λ B v` by Cholesky whitening,
- * symmetric matrix powers, and the SVD. The dense kernels come from `ml-matrix`
- * (`EigenvalueDecomposition`, `SingularValueDecomposition`); Cholesky and the triangular
- * solves are written here on `Float64Array`s.
+ * symmetric matrix powers, and the SVD.
+ *
+ * Backends (see `backend.ts`): with a system LAPACK loaded, {@link symEig} is `dsyevd` (`dsyevr`
+ * for a top-k subset with k < n/2),
+ * {@link genSymEig} is `dsygvd` and {@link cholesky} is `dpotrf`; otherwise the pure-TypeScript
+ * path runs (ml-matrix's `EigenvalueDecomposition` for the symmetric eigenproblem, Cholesky and the
+ * triangular solves written here on `Float64Array`s). The SVD is ml-matrix's on both backends.
+ *
+ * Conventions, the same on both backends so that results agree across them: eigenvalues
+ * descending (ties keep the solver's order), and each eigenvector's sign fixed by
+ * {@link fixSigns} (its first entry within a relative 1e-6 of its largest magnitude is positive).
  * @module
  */
 import { EigenvalueDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { activeLapack } from "./backend.ts";
 import { fromMl, type Matrix, toMl, zeros } from "./matrix.ts";
 
 /** Eigenvalues (descending) and eigenvectors (columns, in the same order). */
@@ -33,23 +42,72 @@ function assertFinite(a: Matrix, what: string): void {
   }
 }
 
-/** Keep the first `k` columns of `vectors` after ordering by `order`. */
-function ordered(values: ArrayLike<number>, vectors: Matrix, k: number): Eigen {
+/**
+ * Make each column's sign deterministic, in place: the first entry whose magnitude is within a
+ * relative 1e-6 of the column's largest magnitude is made positive. (The tolerance keeps a pair
+ * like `(1, −1)/√2` from flipping on rounding-level differences between backends.)
+ */
+export function fixSigns(vectors: Matrix): Matrix {
+  const { rows, cols, data } = vectors;
+  for (let c = 0; c < cols; c++) {
+    let top = 0;
+    for (let r = 0; r < rows; r++) top = Math.max(top, Math.abs(data[r * cols + c]));
+    if (top === 0) continue;
+    let r = 0;
+    while (Math.abs(data[r * cols + c]) < top * (1 - 1e-6)) r++;
+    if (data[r * cols + c] < 0) {
+      for (let i = 0; i < rows; i++) data[i * cols + c] = -data[i * cols + c];
+    }
+  }
+  return vectors;
+}
+
+/**
+ * Keep the `k` largest eigenpairs, descending (ties keep the solver's order: stable sort). The
+ * vector of eigenvalue i is read by `vector(i, r)` (entry r), so column- and row-major sources both
+ * work without a transpose.
+ */
+function ordered(
+  values: ArrayLike<number>,
+  source: { rows: number; vector: (i: number, r: number) => number },
+  k: number,
+): Eigen {
   const n = values.length;
   const idx = Array.from({ length: n }, (_, i) => i);
-  // Descending; ties keep the solver's order (stable sort).
   idx.sort((a, b) => values[b] - values[a]);
   const kk = Math.min(k, n);
-  const out = zeros(vectors.rows, kk);
+  const out = zeros(source.rows, kk);
   const vals = new Float64Array(kk);
   for (let c = 0; c < kk; c++) {
     const src = idx[c];
     vals[c] = values[src];
-    for (let r = 0; r < vectors.rows; r++) {
-      out.data[r * kk + c] = vectors.data[r * vectors.cols + src];
-    }
+    for (let r = 0; r < source.rows; r++) out.data[r * kk + c] = source.vector(src, r);
   }
-  return { values: vals, vectors: out };
+  return { values: vals, vectors: fixSigns(out) };
+}
+
+/** Eigenpairs from LAPACK's column-major output (column i of `a` is eigenvector i). */
+function orderedColumnMajor(w: Float64Array, a: Float64Array, k: number): Eigen {
+  const n = w.length;
+  return ordered(w, { rows: n, vector: (i, r) => a[i * n + r] }, k);
+}
+
+/** `(A + Aᵀ)/2`, and `reg` added to the diagonal. */
+function symmetricPart(a: Matrix, reg = 0): Float64Array {
+  const n = a.rows;
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) out[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / 2;
+    out[i * n + i] += reg;
+  }
+  return out;
+}
+
+function notPositiveDefinite(pivot: number, value: string): Error {
+  return new Error(
+    `cholesky: matrix is not positive definite (pivot ${pivot} = ${value}); ` +
+      "add regularisation (a positive `reg`) or reduce the dimension with PCA",
+  );
 }
 
 /**
@@ -63,12 +121,29 @@ export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
   assertFinite(a, "symEig");
   const n = a.rows;
   if (n === 0) return { values: new Float64Array(0), vectors: zeros(0, 0) };
-  const s = zeros(n, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) s.data[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / 2;
+  const s = symmetricPart(a);
+  const k = options.k ?? n;
+  const lapack = activeLapack();
+  if (lapack) {
+    const w = new Float64Array(n);
+    if (k < n / 2) {
+      // A top-k subset (PCA-1000 of a 2173² Gram matrix): dsyevr computes only those vectors.
+      const kk = Math.max(k, 0);
+      if (kk === 0) return { values: new Float64Array(0), vectors: zeros(n, 0) };
+      const z = new Float64Array(n * kk);
+      const info = lapack.syevrTop(n, { k: kk, a: s, w, z });
+      if (info !== 0) throw new Error(`symEig: LAPACK dsyevr failed (info = ${info})`);
+      return ordered(w.subarray(0, kk), { rows: n, vector: (i, r) => z[i * n + r] }, kk);
+    }
+    const info = lapack.syevd(n, { a: s, w });
+    if (info !== 0) throw new Error(`symEig: LAPACK dsyevd failed (info = ${info})`);
+    return orderedColumnMajor(w, s, k);
   }
-  const evd = new EigenvalueDecomposition(toMl(s), { assumeSymmetric: true });
-  return ordered(evd.realEigenvalues, fromMl(evd.eigenvectorMatrix), options.k ?? n);
+  const evd = new EigenvalueDecomposition(toMl({ rows: n, cols: n, data: s }), {
+    assumeSymmetric: true,
+  });
+  const v = fromMl(evd.eigenvectorMatrix);
+  return ordered(evd.realEigenvalues, { rows: n, vector: (i, r) => v.data[r * n + i] }, k);
 }
 
 /**
@@ -78,17 +153,22 @@ export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
 export function cholesky(a: Matrix): Matrix {
   assertSquare(a, "cholesky");
   const n = a.rows;
+  const lapack = activeLapack();
+  if (lapack) {
+    // Row-major symmetric A is its own column-major layout; dpotrf's column-major upper factor U
+    // (A = UᵀU) read row-major is L = Uᵀ, in the lower triangle.
+    const f = a.data.slice();
+    const info = lapack.potrf(n, f);
+    if (info > 0) notPositiveDefiniteAt(a, info - 1);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) f[i * n + j] = 0;
+    return { rows: n, cols: n, data: f };
+  }
   const L = zeros(n, n);
   const A = a.data, D = L.data;
   for (let j = 0; j < n; j++) {
     let s = A[j * n + j];
     for (let k = 0; k < j; k++) s -= D[j * n + k] * D[j * n + k];
-    if (!(s > 0)) {
-      throw new Error(
-        `cholesky: matrix is not positive definite (pivot ${j} = ${s}); ` +
-          "add regularisation (a positive `reg`) or reduce the dimension with PCA",
-      );
-    }
+    if (!(s > 0)) throw notPositiveDefinite(j, String(s));
     const d = Math.sqrt(s);
     D[j * n + j] = d;
     for (let i = j + 1; i < n; i++) {
@@ -98,6 +178,36 @@ export function cholesky(a: Matrix): Matrix {
     }
   }
   return L;
+}
+
+/** Throw the not-positive-definite error for LAPACK's failing pivot `j` (0-based). */
+function notPositiveDefiniteAt(a: Matrix, j: number): never {
+  throw notPositiveDefinite(j, `≤ 0 after elimination; diagonal entry ${a.data[j * a.cols + j]}`);
+}
+
+/**
+ * Solve `A X = B` for symmetric positive-definite `A` (Cholesky: LAPACK `dpotrf` + `dpotrs`, or
+ * the TypeScript factor and triangular solves). Throws like {@link cholesky} when A is not SPD.
+ */
+export function solveSpd(a: Matrix, b: Matrix): Matrix {
+  assertSquare(a, "solveSpd");
+  if (b.rows !== a.rows) throw new Error(`solveSpd: B has ${b.rows} rows, A is ${a.rows}²`);
+  const lapack = activeLapack();
+  if (!lapack) {
+    const l = cholesky(a);
+    return solveLowerTransposed(l, solveLower(l, b));
+  }
+  const n = a.rows, m = b.cols;
+  const f = a.data.slice();
+  const info = lapack.potrf(n, f);
+  if (info > 0) notPositiveDefiniteAt(a, info - 1);
+  // Column-major right-hand sides: the transpose of row-major B.
+  const x = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) x[j * n + i] = b.data[i * m + j];
+  lapack.potrs(n, { factor: f, b: x, nrhs: m });
+  const out = zeros(n, m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out.data[i * m + j] = x[j * n + i];
+  return out;
 }
 
 /** Solve `L X = B` for lower-triangular `L` (forward substitution, all columns of B). */
@@ -166,15 +276,16 @@ export function genSymEig(
   assertFinite(a, "genSymEig(A)");
   assertFinite(b, "genSymEig(B)");
   const n = a.rows;
-  const reg = options.reg ?? 0;
-  const bs = zeros(n, n);
-  const as = zeros(n, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      bs.data[i * n + j] = (b.data[i * n + j] + b.data[j * n + i]) / 2;
-      as.data[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / 2;
-    }
-    bs.data[i * n + i] += reg;
+  const bs: Matrix = { rows: n, cols: n, data: symmetricPart(b, options.reg ?? 0) };
+  const as: Matrix = { rows: n, cols: n, data: symmetricPart(a) };
+  const lapack = activeLapack();
+  if (lapack) {
+    const w = new Float64Array(n);
+    const bf = bs.data.slice();
+    const info = lapack.sygvd(n, { a: as.data, b: bf, w });
+    if (info > n) notPositiveDefiniteAt(bs, info - n - 1);
+    if (info !== 0) throw new Error(`genSymEig: LAPACK dsygvd failed (info = ${info})`);
+    return orderedColumnMajor(w, as.data, options.k ?? n);
   }
   const L = cholesky(bs);
   const Y = solveLower(L, as); // L⁻¹ A
@@ -186,7 +297,7 @@ export function genSymEig(
   const C = solveLower(L, yt);
   const e = symEig(C, { k: options.k });
   const V = solveLowerTransposed(L, e.vectors);
-  return { values: e.values, vectors: V };
+  return { values: e.values, vectors: fixSigns(V) };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Open any supported MAT file: sniffs v7.3 (HDF5) against v5 (v6/v7) and dispatches.
+ * Open any supported MAT file: sniffs v7.3 (HDF5) against v5 (v6/v7) and dispatches. The v7.3
+ * reader (and h5wasm with it) is imported only when a v7.3 file is read.
  * @module
  */
+import { hasHdf5Signature } from "./hdf5.ts";
 import { decodeMatV5, type MatVariable } from "./mat_v5.ts";
-import { hasHdf5Signature, readMatV73 } from "./mat_v73.ts";
 
 /** Which MAT flavour the bytes are: `mat73` (HDF5) or `mat` (Level 5). */
 export function sniffMat(bytes: Uint8Array): "mat" | "mat73" {
@@ -33,6 +34,9 @@ export async function readMat(
     }
     format = sniffMat(head.subarray(0, n));
   }
-  if (format === "mat73") return await readMatV73(path);
+  if (format === "mat73") {
+    const { readMatV73 } = await import("./mat_v73.ts");
+    return await readMatV73(path);
+  }
   return decodeMatV5(await Deno.readFile(path), { source: path });
 }

@@ -16,6 +16,7 @@
  * @module
  */
 import h5wasm from "h5wasm/node";
+import { hasHdf5Signature } from "./hdf5.ts";
 import {
   charRows,
   columnToRowMajor,
@@ -50,14 +51,6 @@ function attrString(obj: { attrs: Record<string, { value: unknown }> }, name: st
   if (typeof v === "string") return v.replace(/\0+$/, "");
   if (v instanceof Uint8Array) return new TextDecoder().decode(v).replace(/\0+$/, "");
   return v === null || v === undefined ? undefined : String(v);
-}
-
-/** True when HDF5's signature sits at offset 0, 512 or 1024 (after a user block). */
-export function hasHdf5Signature(bytes: Uint8Array): boolean {
-  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-  return [0, 512, 1024].some((off) =>
-    bytes.length >= off + 8 && sig.every((b, i) => bytes[off + i] === b)
-  );
 }
 
 function isTyped(v: unknown): v is MatData {
@@ -234,3 +227,6 @@ export async function readMatV73(path: string): Promise<Map<string, MatVariable>
   }
   return out;
 }
+
+/** HDF5 sniffing, kept here for importers of this module (it lives in `hdf5.ts`). */
+export { hasHdf5Signature };

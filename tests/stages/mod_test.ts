@@ -171,3 +171,34 @@ Deno.test("compare: every registered loss trains on every seed, and each run is 
     "wiki",
   );
 });
+
+/** npm packages reachable from `file` through static, non-type imports (what loading it loads). */
+async function staticPackages(file: string): Promise<Set<string>> {
+  const STATIC_RE =
+    /(?:^|[^\w$.])(?:import|export)\s+(type\s+)?(?:[\w*${},\s]+?\s+from\s+)?["']([^"'\n]+)["']/g;
+  const seen = new Set<string>(), packages = new Set<string>();
+  const walk = async (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    const text = await Deno.readTextFile(path);
+    for (const m of text.matchAll(STATIC_RE)) {
+      if (m[1]) continue; // `import type` is erased
+      const spec = m[2];
+      if (spec.startsWith(".")) await walk(new URL(spec, `file://${path}`).pathname);
+      else if (!spec.startsWith("node:")) packages.add(spec);
+    }
+  };
+  await walk(file);
+  return packages;
+}
+
+Deno.test("start-up: loading cli.ts loads neither sharp nor h5wasm (they load with the stage)", async () => {
+  const pkgs = await staticPackages(`${ROOT}cli.ts`);
+  assert.ok(pkgs.has("yaml"), `the walk finds the engine's packages: ${[...pkgs]}`);
+  for (const heavy of ["sharp", "h5wasm", "h5wasm/node"]) {
+    assert.ok(!pkgs.has(heavy), `${heavy} is imported statically from cli.ts`);
+  }
+  // Still loaded at start-up: tfjs (the DSE and CNN kinds' environment() and code) and vega/resvg
+  // (the report kind); see the README, "Start-up".
+  console.log(`packages cli.ts loads: ${[...pkgs].sort().join(", ")}`);
+});

@@ -16,10 +16,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import h5wasm from "h5wasm";
+import type H5wasm from "h5wasm";
 
-type H5File = InstanceType<typeof h5wasm.File>;
-type H5Group = InstanceType<typeof h5wasm.Group>;
+type H5File = InstanceType<typeof H5wasm.File>;
+type H5Group = InstanceType<typeof H5wasm.Group>;
+
+/** h5wasm, imported by the first {@link openH5} (not when the stage registry loads). */
+let h5wasmLib: typeof H5wasm | undefined;
+
+/** The loaded h5wasm; every caller holds a file from {@link openH5}, which loaded it. */
+function h5(): typeof H5wasm {
+  if (!h5wasmLib) throw new Error("resnet weights: h5wasm used before openH5");
+  return h5wasmLib;
+}
 
 /** One residual stage: `blocks` bottleneck blocks with filters [f1, f2, f3]; first block strided. */
 export interface ResNetStage {
@@ -183,6 +192,8 @@ let h5Counter = 0;
 
 /** Open HDF5 bytes with h5wasm (through its in-memory file system); call `close()` when done. */
 export async function openH5(bytes: Uint8Array): Promise<{ file: H5File; close(): void }> {
+  h5wasmLib ??= (await import("h5wasm")).default;
+  const h5wasm = h5wasmLib;
   const M = (await h5wasm.ready) as unknown as H5Module;
   const name = `/tmp_weights_${Date.now()}_${h5Counter++}.h5`;
   M.FS.writeFile(name, bytes);
@@ -199,12 +210,12 @@ export async function openH5(bytes: Uint8Array): Promise<{ file: H5File; close()
 function layerGroup(file: H5File, layer: string): H5Group | null {
   for (const p of [layer, `model_weights/${layer}`]) {
     const g = file.get(p);
-    if (g instanceof h5wasm.Group) return g;
+    if (g instanceof h5().Group) return g;
   }
   return null;
 }
 
-function layerDatasets(file: H5File, layer: string): InstanceType<typeof h5wasm.Dataset>[] {
+function layerDatasets(file: H5File, layer: string): InstanceType<typeof H5wasm.Dataset>[] {
   const g = layerGroup(file, layer);
   if (g === null) {
     throw new Error(
@@ -222,15 +233,15 @@ function layerDatasets(file: H5File, layer: string): InstanceType<typeof h5wasm.
     const walk = (grp: H5Group, prefix: string) => {
       for (const k of grp.keys()) {
         const c = grp.get(k);
-        if (c instanceof h5wasm.Group) walk(c, `${prefix}${k}/`);
-        else if (c instanceof h5wasm.Dataset) names.push(`${prefix}${k}`);
+        if (c instanceof h5().Group) walk(c, `${prefix}${k}/`);
+        else if (c instanceof h5().Dataset) names.push(`${prefix}${k}`);
       }
     };
     walk(g, "");
   }
   return names.map((n) => {
     const d = g.get(n);
-    if (!(d instanceof h5wasm.Dataset)) throw new Error(`weights: ${layer}/${n} is not a dataset`);
+    if (!(d instanceof h5().Dataset)) throw new Error(`weights: ${layer}/${n} is not a dataset`);
     return d;
   });
 }

@@ -60,6 +60,8 @@ export interface WikiResult {
   meta: { score: string; notes: string[]; hyper: Record<string, unknown>; pca: boolean };
   /** Stage log lines. */
   logs: string[];
+  /** What the stage recorded in `ctx.provenance`. */
+  provenance: Record<string, unknown>;
 }
 
 /** Run a baseline kind on the Wikipedia Feature set and evaluate its embedding (cosine). */
@@ -78,6 +80,7 @@ export async function runOnWiki(kind: StageKind, params: Params): Promise<WikiRe
     dir: r.dir,
     meta,
     logs: r.logs,
+    provenance: r.provenance,
   };
 }
 

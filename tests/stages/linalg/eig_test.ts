@@ -16,6 +16,7 @@ import {
   transpose,
   zeros,
 } from "../../../stages/linalg/mod.ts";
+import { testBothBackends } from "../../helpers/linalg_backends.ts";
 
 const fixture = JSON.parse(
   await Deno.readTextFile(new URL("./eig_fixture.json", import.meta.url)),
@@ -61,7 +62,7 @@ function randomSpd(n: number, seed: number): Matrix {
   return b;
 }
 
-Deno.test("symEig: 2×2 by hand, descending, unit vectors", () => {
+testBothBackends("symEig: 2×2 by hand, descending, unit vectors", () => {
   const e = symEig(fromRows([[2, 1], [1, 2]]));
   close(e.values, [3, 1], 1e-12, "values");
   const v0 = [e.vectors.data[0], e.vectors.data[2]];
@@ -69,14 +70,14 @@ Deno.test("symEig: 2×2 by hand, descending, unit vectors", () => {
   assert.ok(Math.abs(v0[0] - v0[1]) < 1e-12, "top eigenvector is ±(1,1)/√2");
 });
 
-Deno.test("symEig: 3×3 diagonal comes back sorted descending; k keeps the largest", () => {
+testBothBackends("symEig: 3×3 diagonal comes back sorted descending; k keeps the largest", () => {
   const e = symEig(fromRows([[1, 0, 0], [0, 5, 0], [0, 0, 3]]), { k: 2 });
   close(e.values, [5, 3], 1e-12, "values");
   assert.equal(e.vectors.cols, 2);
   assert.ok(Math.abs(Math.abs(e.vectors.data[1 * 2 + 0]) - 1) < 1e-12, "e2 first");
 });
 
-Deno.test("symEig: matches numpy eigvalsh on the committed fixture; A V = V Λ", () => {
+testBothBackends("symEig: matches numpy eigvalsh on the committed fixture; A V = V Λ", () => {
   const a = fromRows(fixture.A);
   const e = symEig(a);
   close(e.values, fixture.eigA, 1e-10, "eig(A)");
@@ -89,7 +90,7 @@ Deno.test("symEig: matches numpy eigvalsh on the committed fixture; A V = V Λ",
   assert.ok(maxAbsDiff(crossprod(e.vectors, e.vectors), identity(5)) < 1e-12, "orthonormal");
 });
 
-Deno.test("cholesky + triangular solves on a random SPD matrix", () => {
+testBothBackends("cholesky + triangular solves on a random SPD matrix", () => {
   const b = randomSpd(12, 3);
   const l = cholesky(b);
   for (let i = 0; i < 12; i++) for (let j = i + 1; j < 12; j++) assert.equal(l.data[i * 12 + j], 0);
@@ -102,14 +103,14 @@ Deno.test("cholesky + triangular solves on a random SPD matrix", () => {
   );
 });
 
-Deno.test("cholesky: a non-SPD matrix fails with advice", () => {
+testBothBackends("cholesky: a non-SPD matrix fails with advice", () => {
   assert.throws(
     () => cholesky(fromRows([[1, 2], [2, 1]])),
     /not positive definite.*regularisation/,
   );
 });
 
-Deno.test("genSymEig: 2×2 by hand (A = [[2,1],[1,2]], B = diag(2,1))", () => {
+testBothBackends("genSymEig: 2×2 by hand (A = [[2,1],[1,2]], B = diag(2,1))", () => {
   // det(A − λB) = (2−2λ)(2−λ) − 1 = 2λ² − 6λ + 3 → λ = (3 ± √3)/2
   const a = fromRows([[2, 1], [1, 2]]), b = fromRows([[2, 0], [0, 1]]);
   const e = genSymEig(a, b);
@@ -117,7 +118,7 @@ Deno.test("genSymEig: 2×2 by hand (A = [[2,1],[1,2]], B = diag(2,1))", () => {
   assert.ok(maxAbsDiff(crossprod(e.vectors, matmul(b, e.vectors)), identity(2)) < 1e-12);
 });
 
-Deno.test("genSymEig: numpy/scipy eigh(A, B) fixture; residual and B-normalisation", () => {
+testBothBackends("genSymEig: numpy/scipy eigh(A, B) fixture; residual and B-normalisation", () => {
   const a = fromRows(fixture.A), b = fromRows(fixture.B);
   const e = genSymEig(a, b);
   close(e.values, fixture.geneigAB, 1e-9, "eigh(A,B)");
@@ -130,7 +131,7 @@ Deno.test("genSymEig: numpy/scipy eigh(A, B) fixture; residual and B-normalisati
   assert.ok(maxAbsDiff(crossprod(e.vectors, bv), identity(5)) < 1e-10, "Vᵀ B V = I");
 });
 
-Deno.test("genSymEig: random 40×40 SPD pair with reg, residuals against B + reg·I", () => {
+testBothBackends("genSymEig: random 40×40 SPD pair with reg, residuals against B + reg·I", () => {
   const n = 40, reg = 0.3;
   const g = randomMatrix(n, n, 11);
   const a = zeros(n, n);
@@ -162,7 +163,7 @@ Deno.test("genSymEig: random 40×40 SPD pair with reg, residuals against B + reg
   }
 });
 
-Deno.test("genSymEig: singular B without reg throws, with reg succeeds", () => {
+testBothBackends("genSymEig: singular B without reg throws, with reg succeeds", () => {
   const a = identity(2), b = fromRows([[1, 1], [1, 1]]);
   assert.throws(() => genSymEig(a, b), /not positive definite/);
   const e = genSymEig(a, b, { reg: 1 });
@@ -170,14 +171,17 @@ Deno.test("genSymEig: singular B without reg throws, with reg succeeds", () => {
   close(e.values, [1, 1 / 3], 1e-12, "values");
 });
 
-Deno.test("symPower: inverse square root of an SPD matrix; singular input is rejected", () => {
-  const b = randomSpd(6, 21);
-  const k = symPower(b, { power: -0.5 });
-  assert.ok(maxAbsDiff(matmul(matmul(k, b), k), identity(6)) < 1e-10, "K B K = I");
-  assert.throws(() => symPower(fromRows([[1, 1], [1, 1]]), { power: -0.5 }), /singular/);
-});
+testBothBackends(
+  "symPower: inverse square root of an SPD matrix; singular input is rejected",
+  () => {
+    const b = randomSpd(6, 21);
+    const k = symPower(b, { power: -0.5 });
+    assert.ok(maxAbsDiff(matmul(matmul(k, b), k), identity(6)) < 1e-10, "K B K = I");
+    assert.throws(() => symPower(fromRows([[1, 1], [1, 1]]), { power: -0.5 }), /singular/);
+  },
+);
 
-Deno.test("svd: singular values match numpy; U S Vᵀ reconstructs", () => {
+testBothBackends("svd: singular values match numpy; U S Vᵀ reconstructs", () => {
   const s = fromRows(fixture.S);
   const d = svd(s);
   close(d.s, fixture.svdS, 1e-10, "svd(S)");
@@ -187,7 +191,7 @@ Deno.test("svd: singular values match numpy; U S Vᵀ reconstructs", () => {
   close(t.s, fixture.svdS, 1e-10, "svd(Sᵀ)");
 });
 
-Deno.test("symEig rejects non-square and non-finite input with a clear message", () => {
+testBothBackends("symEig rejects non-square and non-finite input with a clear message", () => {
   assert.throws(() => symEig(zeros(2, 3)), /square/);
   assert.throws(() => symEig(fromRows([[1, NaN], [NaN, 1]])), /non-finite/);
 });
