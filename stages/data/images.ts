@@ -44,13 +44,11 @@ export async function decodeSquare(
 ): Promise<Uint8Array> {
   const size = options.size ?? 224;
   const kernel = options.kernel ?? "linear";
-  // A native addon: loaded on first use, so that commands that decode nothing need no
-  // --allow-ffi.
-  const { default: sharp } = await import("sharp");
   let img;
   let meta;
   try {
-    // sharp (libvips) loads on the first decode, not when the stage registry is imported.
+    // sharp (libvips), a native addon, loads on the first decode, not when the stage registry is
+    // imported, so commands that decode nothing need no --allow-ffi.
     const { default: sharp } = await import("sharp");
     img = sharp(input, { failOn: "error" });
     meta = await img.metadata();
