@@ -162,6 +162,22 @@ const ch = (c: string) => new Uint8Array([c.charCodeAt(0)]);
 const i32 = (...v: number[]) => new Int32Array(v);
 const f64 = (...v: number[]) => new Float64Array(v);
 
+/**
+ * LAPACK's two-call workspace protocol: ask for the sizes (lwork = liwork = −1), then call with
+ * workspaces of those sizes. Returns `info` of the call that failed, or of the real call.
+ */
+function withWorkspace(
+  call: (work: Float64Array, lwork: number, iwork: Int32Array, liwork: number) => unknown,
+  info: Int32Array,
+): number {
+  const qw = f64(0), qi = i32(0);
+  call(qw, -1, qi, -1);
+  if (info[0] !== 0) return info[0];
+  const lwork = Math.ceil(qw[0]), liwork = qi[0];
+  call(new Float64Array(Math.max(lwork, 1)), lwork, new Int32Array(Math.max(liwork, 1)), liwork);
+  return info[0];
+}
+
 function tryOpen(path: string): Lapack | string {
   let lib: Lib, coretype: string | undefined;
   try {
@@ -196,17 +212,7 @@ function tryOpen(path: string): Lapack | string {
           1n,
           1n,
         );
-      const qw = f64(0), qi = i32(0);
-      args(qw, -1, qi, -1);
-      if (info[0] !== 0) return info[0];
-      const lwork = Math.ceil(qw[0]), liwork = qi[0];
-      args(
-        new Float64Array(Math.max(lwork, 1)),
-        lwork,
-        new Int32Array(Math.max(liwork, 1)),
-        liwork,
-      );
-      return info[0];
+      return withWorkspace(args, info);
     },
     syevrTop(n, { k, a, w, z }) {
       const m = i32(0), isuppz = new Int32Array(2 * Math.max(k, 1));
@@ -237,18 +243,8 @@ function tryOpen(path: string): Lapack | string {
           1n,
           1n,
         );
-      const qw = f64(0), qi = i32(0);
-      args(qw, -1, qi, -1);
-      if (info[0] !== 0) return info[0];
-      const lwork = Math.ceil(qw[0]), liwork = qi[0];
-      args(
-        new Float64Array(Math.max(lwork, 1)),
-        lwork,
-        new Int32Array(Math.max(liwork, 1)),
-        liwork,
-      );
-      if (info[0] === 0 && m[0] !== k) return -1000 - m[0];
-      return info[0];
+      const status = withWorkspace(args, info);
+      return status === 0 && m[0] !== k ? -1000 - m[0] : status;
     },
     sygvd(n, { a, b, w }) {
       const args = (work: Float64Array, lwork: number, iwork: Int32Array, liwork: number) =>
@@ -270,17 +266,7 @@ function tryOpen(path: string): Lapack | string {
           1n,
           1n,
         );
-      const qw = f64(0), qi = i32(0);
-      args(qw, -1, qi, -1);
-      if (info[0] !== 0) return info[0];
-      const lwork = Math.ceil(qw[0]), liwork = qi[0];
-      args(
-        new Float64Array(Math.max(lwork, 1)),
-        lwork,
-        new Int32Array(Math.max(liwork, 1)),
-        liwork,
-      );
-      return info[0];
+      return withWorkspace(args, info);
     },
     potrf(n, a) {
       s.dpotrf_!(ch("U"), i32(n), a, i32(Math.max(n, 1)), info, 1n);
