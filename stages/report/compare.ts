@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricsRow } from "./inputs.ts";
-import type { Grid } from "./tables.ts";
+import { type Grid, methodLabel } from "./tables.ts";
 import { baseConfig, type FigureSize, type VlSpec } from "./figures.ts";
 
 /** The `compare` param. */
@@ -140,7 +140,7 @@ export function buildCompareTable(
     }
     out.push({
       method,
-      label: (options.methodNames?.[method] ?? method) +
+      label: methodLabel(method, options.methodNames) +
         (otherSim[method] ? ` (${otherSim[method]})` : ""),
       runs: rs.length,
       seeds: (seeds as number[]).sort((a, b) => a - b),

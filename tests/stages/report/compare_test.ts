@@ -57,9 +57,9 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
     methodNames: { vsepp: "VSE++" },
   });
   assert.deepEqual(t.rows.map((r) => [r.label, r.runs, r.seeds]), [
-    ["cca", 1, []],
-    ["random", 1, []],
-    ["lrbs (inner)", 1, []],
+    ["CCA", 1, []], // internal ids read as the paper writes them
+    ["Random", 1, []],
+    ["LRBS (inner)", 1, []],
     ["VSE++", 2, [0, 1]],
   ]);
   const v = t.rows[3];
