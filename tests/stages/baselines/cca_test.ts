@@ -10,19 +10,9 @@ import {
   zeros,
 } from "../../../stages/linalg/mod.ts";
 import { assertMap, noteSkip, runOnWiki, WIKI } from "./wiki_fixture.ts";
+import { rng } from "../../helpers/random.ts";
 
 noteSkip("cca_test");
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() || 1e-300)) * Math.cos(2 * Math.PI * r());

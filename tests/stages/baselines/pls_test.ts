@@ -4,32 +4,14 @@ import {
   columnMeans,
   crossprod,
   matmul,
-  type Matrix,
   scaleColumns,
   svd,
   zeros,
 } from "../../../stages/linalg/mod.ts";
 import { assertMap, noteSkip, runOnWiki, WIKI } from "./wiki_fixture.ts";
+import { randomMatrix, rng } from "../../helpers/random.ts";
 
 noteSkip("pls_test");
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  const m = zeros(rows, cols);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * 2 - 1;
-  return m;
-}
 
 const x = randomMatrix(80, 5, 1);
 const y = matmul(x, randomMatrix(5, 4, 2));

@@ -29,25 +29,7 @@ import {
   testBothBackends,
   withBackend,
 } from "../../helpers/linalg_backends.ts";
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  const m = zeros(rows, cols);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * 2 - 1;
-  return m;
-}
+import { randomMatrix, randomSpd } from "../../helpers/random.ts";
 
 function randomSymmetric(n: number, seed: number): Matrix {
   const g = randomMatrix(n, n, seed);
@@ -56,13 +38,6 @@ function randomSymmetric(n: number, seed: number): Matrix {
     for (let j = 0; j < n; j++) a.data[i * n + j] = g.data[i * n + j] + g.data[j * n + i];
   }
   return a;
-}
-
-function randomSpd(n: number, seed: number): Matrix {
-  const g = randomMatrix(n + 3, n, seed);
-  const b = crossprod(g, g);
-  for (let i = 0; i < n; i++) b.data[i * n + i] += 0.1;
-  return b;
 }
 
 /** Largest |a − b| over two equal-length arrays. */

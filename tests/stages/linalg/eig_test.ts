@@ -6,7 +6,6 @@ import {
   genSymEig,
   identity,
   matmul,
-  type Matrix,
   maxAbsDiff,
   solveLower,
   solveLowerTransposed,
@@ -17,6 +16,7 @@ import {
   zeros,
 } from "../../../stages/linalg/mod.ts";
 import { testBothBackends } from "../../helpers/linalg_backends.ts";
+import { randomMatrix, randomSpd, rng } from "../../helpers/random.ts";
 
 const fixture = JSON.parse(
   await Deno.readTextFile(new URL("./eig_fixture.json", import.meta.url)),
@@ -34,32 +34,6 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   for (let i = 0; i < a.length; i++) {
     assert.ok(Math.abs(a[i] - b[i]) <= tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
   }
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  const m = zeros(rows, cols);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = r() * 2 - 1;
-  return m;
-}
-
-function randomSpd(n: number, seed: number): Matrix {
-  const g = randomMatrix(n + 3, n, seed);
-  const b = crossprod(g, g);
-  for (let i = 0; i < n; i++) b.data[i * n + i] += 0.1;
-  return b;
 }
 
 testBothBackends("symEig: 2×2 by hand, descending, unit vectors", () => {
