@@ -12,6 +12,7 @@ import {
 } from "../../../stages/dse/losses.ts";
 import { createModel, headParameterCount } from "../../../stages/dse/model.ts";
 import { Rng } from "../../../stages/dse/rng.ts";
+import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");
 registerGradients();
@@ -59,28 +60,6 @@ function refDS(x: number[], c: number[], lambda: number): number {
     loss += -logSoftmaxRow(d2.map((v) => -v))[Y[i]] + lambda * d2[Y[i]];
   }
   return loss / N;
-}
-
-/** Central finite differences of a float64 function. */
-function fd(f: (v: number[]) => number, v: number[], eps = 1e-6): number[] {
-  return v.map((_, i) => {
-    const p = v.slice(), m = v.slice();
-    p[i] += eps;
-    m[i] -= eps;
-    return (f(p) - f(m)) / (2 * eps);
-  });
-}
-
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
-  assertEquals(got.length, want.length);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) {
-    assert(
-      Math.abs(got[i] - want[i]) <= tol * Math.max(scale, 1e-3),
-      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
-    );
-  }
 }
 
 const target = () => oneHot(tf.tensor1d(Y, "int32"), C);
