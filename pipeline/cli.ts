@@ -16,7 +16,7 @@ import { cacheKey, diffIngredients } from "./key.ts";
 import { treeSize } from "./store.ts";
 import { dependents } from "./dag.ts";
 import { describeKind, kindsMarkdown, listKinds } from "./kinds.ts";
-import { didYouMean, UsageError } from "./usage.ts";
+import { didYouMean, explainPermission, UsageError } from "./usage.ts";
 import type { Registry } from "./types.ts";
 
 /** Engine-wide options shared by every command. */
@@ -362,7 +362,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       (code && /^E[A-Z]+$/.test(code)) || e instanceof Deno.errors.PermissionDenied ||
       e instanceof Deno.errors.NotCapable
     ) {
-      err(`error: ${(e as Error).message}`);
+      err(`error: ${explainPermission((e as Error).message)}`);
       return 1;
     }
     throw e;

@@ -9,6 +9,7 @@ import { hostName, type Manifest, toolVersions } from "./store.ts";
 import type { Project } from "./project.ts";
 import type { StageContext, StageKind, StageVerdict } from "./types.ts";
 import type { WorkerReply, WorkerStart } from "./worker.ts";
+import { explainPermission } from "./usage.ts";
 
 /** How a stage ended in a run. */
 export type RunState = "cached" | "done" | "failed" | "skipped" | "would-run" | "cancelled";
@@ -542,7 +543,7 @@ export async function runStages(
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       progress.end(name);
       const cancelled = !!options.signal?.aborted;
-      const msg = String(err?.message ?? err).split("\n")[0];
+      const msg = explainPermission(String(err?.message ?? err).split("\n")[0]);
       say(
         cancelled ? "cancelled" : "failed",
         name,

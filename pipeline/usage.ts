@@ -76,3 +76,21 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   const q = near.map((n) => `'${n}'`);
   return `; did you mean ${q.length > 1 ? `${q.slice(0, -1).join(", ")} or ${q.at(-1)}` : q[0]}?`;
 }
+
+const NOT_CAPABLE =
+  /Requires (\w+) access to ("[^"]*"|[^,]+), run again with the (--allow-\w+) flag/;
+
+/**
+ * Adds what to do to Deno's "Requires net access to "h:p", run again with the --allow-net flag":
+ * under `deno task` that flag is the task's own, declared in deno.json, so the user is told to add
+ * the host or path there (README "Permissions") or to run the command with `-A`. The rest of the
+ * message is kept; a message without it comes back unchanged.
+ */
+export function explainPermission(message: string): string {
+  return message.replace(
+    NOT_CAPABLE,
+    (_, what, target, flag) =>
+      `${what} access to ${target} is not among this task's permissions: add it to the task's ` +
+      `${flag}=… in deno.json (README "Permissions"), or run \`npx -y deno@2.9.6 run -A cli.ts …\``,
+  );
+}

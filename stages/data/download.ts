@@ -198,7 +198,9 @@ export async function updateLock(
     Object.assign(lock.files, entries);
     const sorted: LockFile = { version: 1, files: {} };
     for (const k of Object.keys(lock.files).sort()) sorted.files[k] = lock.files[k];
-    const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+    // One fixed name: the `.lck` above makes this writer the only one (and deno.json's tasks
+    // grant writes to exactly these three names).
+    const tmp = `${path}.tmp`;
     await Deno.writeTextFile(tmp, JSON.stringify(sorted, null, 2) + "\n");
     await Deno.rename(tmp, path);
   } finally {
@@ -264,7 +266,9 @@ export async function fetchToFile(
     } catch (e) {
       await Deno.writeTextFile(metaPath, JSON.stringify(meta)).catch(() => {});
       if (signal.aborted) throw signal.reason ?? e;
-      if (e instanceof FatalHttpError || attempt >= retries) throw e;
+      const permanent = e instanceof FatalHttpError || e instanceof Deno.errors.NotCapable ||
+        e instanceof Deno.errors.PermissionDenied;
+      if (permanent || attempt >= retries) throw e;
       const wait = Math.min(30_000, (options.retryDelayMs ?? 1000) * 2 ** attempt);
       log(`${url}: ${(e as Error).message}; retry ${attempt + 1}/${retries} in ${wait} ms`);
       await delay(wait, signal);
@@ -524,6 +528,7 @@ export async function downloadFiles(
     }
 
     const failures: string[] = [];
+    let denied: string | undefined;
     for (const url of record ? [] : f.urls) {
       const part = `${options.scratch}/download/${f.name.replaceAll("/", "__")}.part`;
       try {
@@ -564,6 +569,7 @@ export async function downloadFiles(
       } catch (e) {
         if (options.fetch?.signal?.aborted) throw e;
         failures.push(`${url} → ${(e as Error).message}`);
+        if (e instanceof Deno.errors.NotCapable) denied ??= (e as Error).message;
       }
     }
     if (!record) {
@@ -574,11 +580,15 @@ export async function downloadFiles(
       const urls = failures.length === 0
         ? "it has no URL"
         : `${failures.length === 1 ? "its URL" : `all ${failures.length} of its URLs`} failed`;
+      // A permission the task lacks goes on the first line: it is the one thing to fix.
+      const because = denied ? ` (${denied})` : "";
       const howto = f.howto
         ? `. To get it by hand: ${f.howto} (then put it at ${key} under --mirror)`
         : "";
       const tried = failures.map((x) => `\n  - ${x}`).join("");
-      throw new Error(`download of ${f.name} failed: ${where}, and ${urls}${howto}${tried}`);
+      throw new Error(
+        `download of ${f.name} failed: ${where}, and ${urls}${because}${howto}${tried}`,
+      );
     }
     records[f.name] = record;
     if (f.sha256 === null && (check === "recorded" || options.updateLock)) {

@@ -97,25 +97,29 @@ console.log(JSON.stringify(a ? { found: true, description: a.info?.description |
  * WebGPU in this process unless it is used. Tearing WebGPU down in a worker thread (`deno test
  * --parallel` runs modules in workers) can corrupt the heap at exit: a test module that only calls
  * `requestAdapter()` crashed 5 of 75 parallel runs here ("double free or corruption"); the same
- * call on the main thread never did in 40. Without permission to run a child, it asks in process.
+ * call on the main thread never did in 40. Without permission to run a child (see childDenos), it
+ * asks in process.
  */
 export async function probeAdapterInChild(
   options: { timeoutMs?: number } = {},
 ): Promise<AdapterProbe> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(Deno.execPath(), {
-      args: ["eval", PROBE_CODE],
-      stdout: "piped",
-      stderr: "null",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      return await probeAdapterHere();
+  let child: Deno.ChildProcess | undefined;
+  for (const exe of childDenos()) {
+    try {
+      child = new Deno.Command(exe, {
+        args: ["eval", PROBE_CODE],
+        stdout: "piped",
+        stderr: "null",
+        env: { NO_COLOR: "1" },
+      }).spawn();
+      break;
+    } catch (e) {
+      const next = e instanceof Deno.errors.NotCapable ||
+        e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound;
+      if (!next) return { found: false, error: `cannot start the probe: ${firstLine(e)}` };
     }
-    return { found: false, error: `cannot start the probe: ${firstLine(e)}` };
   }
+  if (!child) return await probeAdapterHere();
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
   try {
     const { stdout } = await child.output();
@@ -128,6 +132,17 @@ export async function probeAdapterInChild(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The Denos to try for the probe, in order: this executable, then `deno` on PATH when the
+ * permissions name it (`--allow-run=deno` in deno.json's tasks: under `npx`, PATH's `deno` links
+ * to this executable, whose versioned path `--allow-run` cannot name). None: ask in process.
+ */
+function childDenos(): string[] {
+  const granted = (command: string) =>
+    Deno.permissions.querySync({ name: "run", command }).state === "granted";
+  return [Deno.execPath(), "deno"].filter(granted);
 }
 
 async function probeAdapterHere(): Promise<AdapterProbe> {
