@@ -7,7 +7,7 @@
  */
 import { BACKEND_ORDER, selectBackend } from "../stages/dse/backend.ts";
 import { DSE_PARAMS, type DseData, type DseParams, trainDse } from "../stages/dse/train.ts";
-import { Rng } from "../stages/dse/rng.ts";
+import { Rng } from "../stages/util/rng.ts";
 
 function synthetic(n: number): DseData {
   const rng = new Rng(0);

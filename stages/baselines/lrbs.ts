@@ -14,6 +14,7 @@ import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import type { Matrix } from "../tensor_io/npy.ts";
 import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
 import { meanAveragePrecision } from "../eval/map.ts";
+import { mulberry32 } from "../util/rng.ts";
 import {
   EMBEDDING_OUTPUTS,
   featureInput,
@@ -343,18 +344,6 @@ export function centerRowL2(m: Matrix, options: { mean?: ArrayLike<number> } = {
   return out;
 }
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A stratified hold-out split of row indices: about `fraction` of each class (at least one row
  * of a class with ≥ 2 rows) goes to validation.
@@ -369,7 +358,7 @@ export function stratifiedSplit(
     if (!byClass.has(c)) byClass.set(c, []);
     byClass.get(c)!.push(i);
   }
-  const r = rng(options.seed);
+  const r = mulberry32(options.seed);
   const fit: number[] = [], val: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const idx = byClass.get(c)!;

@@ -19,7 +19,7 @@
  */
 import type { StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeLabels } from "../tensor_io/npy.ts";
-import { mulberry32 } from "./lda.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { readHwangTagFile, singleClassOf } from "./pascal_tags.ts";
 import { type RawItem, type RawItems, xmlElements, xmlText } from "./text.ts";
 

@@ -39,7 +39,7 @@ import { readMat } from "../tensor_io/mat.ts";
 import { matPath, matToMatrix, type MatVariable } from "../tensor_io/mat_v5.ts";
 import { type Matrix, type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
 import { decodeNpzArray } from "../tensor_io/npz.ts";
-import { sha256File } from "./download.ts";
+import { sha256File } from "../util/fs.ts";
 
 /** File formats a reference may name. */
 export type FeatureFormat = "auto" | "mat" | "mat73" | "npy" | "npz" | "csv";

@@ -22,16 +22,9 @@
  */
 import { createHash } from "node:crypto";
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import {
-  exists,
-  FatalHttpError,
-  fetchRunOptions,
-  fetchToFile,
-  readLock,
-  safeRelativePath,
-  sha256File,
-  updateLock,
-} from "./download.ts";
+import { exists, safeRelativePath, sha256File } from "../util/fs.ts";
+import { FatalHttpError, fetchRunOptions, fetchToFile } from "../util/http.ts";
+import { readLock, updateLock } from "../util/lock.ts";
 
 /** Params of the `labelme-annotations` kind. */
 export interface LabelMeAnnotationsParams extends Record<string, unknown> {

@@ -9,6 +9,7 @@
  */
 import type { StageKind } from "../../pipeline/types.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { buildVocabulary, type RawItems, readItemsFile, tokenize, wikiText } from "./text.ts";
 
 /** A corpus in token form: document d holds tokens `words[offsets[d] .. offsets[d+1])`. */
@@ -55,18 +56,6 @@ export interface LdaModel {
   theta: Float64Array;
   /** Final topic of every training token. */
   z: Int32Array;
-}
-
-/** A small, fast, seedable PRNG (mulberry32); returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkCorpus(c: Corpus): void {

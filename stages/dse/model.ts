@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../util/rng.ts";
 
 /**
  * A pluggable image module for the `end-to-end` mode (e.g. a ResNet-50 whose top FC is dropped).

@@ -32,7 +32,7 @@ import {
 } from "../data/cnn/resnet.ts";
 import { registerGradients } from "./gradients.ts";
 import type { ImageBackbone, ImageBackboneFactory } from "./model.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../util/rng.ts";
 
 /** The paper's shift range: a fraction of the image side. */
 export const SHIFT_FRACTION = 0.1;

@@ -45,7 +45,7 @@ import {
   trainableVariables,
   updateRunningStats,
 } from "./model.ts";
-import { Rng, type RngState } from "./rng.ts";
+import { Rng, type RngState } from "../util/rng.ts";
 
 /** Resolved parameters of `train-dse`. */
 export interface DseParams extends Params {

@@ -8,7 +8,7 @@ import {
   WASM_CPU_DELEGATED,
 } from "../../../stages/dse/backend.ts";
 import { registerGradients } from "../../../stages/dse/gradients.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 registerGradients();
 const rng = new Rng(11);

@@ -3,7 +3,7 @@ import { findKind } from "../../../pipeline/worker.ts";
 import { selectBackend } from "../../../stages/dse/backend.ts";
 import { trainDseEndToEndKind } from "../../../stages/dse/end_to_end.ts";
 import { RESNET_BACKBONES, RESNET_TINY } from "../../../stages/dse/resnet_backbone.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { DSE_PARAMS, type DseData, type DseParams, trainDse } from "../../../stages/dse/train.ts";
 import { randomResNetWeights } from "../../../stages/data/cnn/resnet.ts";
 import { readNpy, writeLabels, writeNpy } from "../../../stages/tensor_io/npy.ts";

@@ -4,7 +4,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { registerGradients } from "../../../stages/dse/gradients.ts";
 import { CLIP_MAX_SCALE, infoNceLoss } from "../../../stages/dse/loss_infonce.ts";
 import { cosineScores } from "../../../stages/dse/loss_vse.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

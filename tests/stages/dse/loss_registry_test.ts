@@ -7,7 +7,7 @@ import { dseDSLoss, dseSLoss, oneHot } from "../../../stages/dse/losses.ts";
 import { cosineScores, vseHingeLoss } from "../../../stages/dse/loss_vse.ts";
 import { infoNceLoss } from "../../../stages/dse/loss_infonce.ts";
 import { createModel } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 await tf.setBackend("cpu");
 registerGradients();

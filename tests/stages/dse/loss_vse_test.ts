@@ -8,7 +8,7 @@ import {
   VSE_MARGIN,
   vseHingeLoss,
 } from "../../../stages/dse/loss_vse.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

@@ -11,7 +11,7 @@ import {
   oneHot,
 } from "../../../stages/dse/losses.ts";
 import { createModel, headParameterCount } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../../stages/dse/backend.ts";
 import { registerGradients } from "../../../stages/dse/gradients.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import {
   augmentBatch,
   augmentIndices,

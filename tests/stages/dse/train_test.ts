@@ -5,7 +5,7 @@ import { readNpy, writeLabels, writeNpy } from "../../../stages/tensor_io/npy.ts
 import { meanAveragePrecision } from "../../../stages/eval/map.ts";
 import { selectBackend } from "../../../stages/dse/backend.ts";
 import type { ImageBackboneFactory } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import {
   createTrainDseKind,
   DSE_PARAMS,
