@@ -23,8 +23,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Params, StageContext, StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
-import { resolveBackendName, selectBackend } from "./backend.ts";
-import { registerGradients } from "./gradients.ts";
+import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { registerGradients } from "../nn/gradients.ts";
 import { centerUpdate, oneHot } from "./losses.ts";
 import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
 import { VSE_MARGIN } from "./loss_vse.ts";

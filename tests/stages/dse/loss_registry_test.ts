@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
 import { LOSS_NAMES, LOSSES, lossSpec } from "../../../stages/dse/loss_registry.ts";
 import { dseDSLoss, dseSLoss, oneHot } from "../../../stages/dse/losses.ts";
 import { cosineScores, vseHingeLoss } from "../../../stages/dse/loss_vse.ts";

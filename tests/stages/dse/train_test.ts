@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { runKind } from "../../helpers/stage_context.ts";
 import { readNpy, writeLabels, writeNpy } from "../../../stages/tensor_io/npy.ts";
 import { meanAveragePrecision } from "../../../stages/eval/map.ts";
-import { selectBackend } from "../../../stages/dse/backend.ts";
+import { selectBackend } from "../../../stages/nn/backend.ts";
 import type { ImageBackboneFactory } from "../../../stages/dse/model.ts";
 import { Rng } from "../../../stages/util/rng.ts";
 import {

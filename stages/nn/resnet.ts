@@ -466,7 +466,7 @@ export interface ResNetModel {
  * (a frozen backbone, run with BN folded into fused conv+bias+ReLU ops); with `trainable: true`
  * gradients flow through {@link ResNetModel.apply} to every trainable variable.
  * Under Deno, tfjs-core registers no gradients: call `registerGradients()` of
- * stages/dse/gradients.ts (Conv2D, MaxPool, PadV2, element-wise, Mean) before training.
+ * stages/nn/gradients.ts (Conv2D, MaxPool, PadV2, element-wise, Mean) before training.
  */
 export function buildResNet(
   weights: ResNetWeights,
@@ -551,7 +551,7 @@ export function buildResNet(
       U.bias,
     ) as tf.Tensor4D;
     // BN as y·scale + shift with scale = γ/√(σ²+ε), shift = β − μ·scale: element-wise ops
-    // only, so it is differentiable with the gradients of stages/dse/gradients.ts (tfjs-core
+    // only, so it is differentiable with the gradients of stages/nn/gradients.ts (tfjs-core
     // registers none for FusedBatchNorm under Deno).
     let mean: tf.Tensor = U.mean;
     let variance: tf.Tensor = U.variance;

@@ -1,57 +1,22 @@
 /**
  * Frozen-backbone image features, computed in batches, resumable, and the `image-features` stage
  * kind (ResNet-50 pool 2048-d from the Keras `.h5`; AlexNet fc6 4096-d from ONNX bvlcalexnet).
- * The {@link FeatureExtractor} interface lives in extractor.ts.
+ * The {@link FeatureExtractor} interface and the ResNet extractor live in `stages/nn/extractor.ts`.
  *
  * Resume: rows are appended to `<scratch>/<split>.f32` after each batch, and
  * `<scratch>/<split>.json` records how many rows are complete (written after the data, by rename).
  * A killed run restarts at the first incomplete batch; a partial trailing write is truncated.
  * @module
  */
-import { produceRowsResumable } from "../../tensor_io/resumable_rows.ts";
-import * as tf from "@tensorflow/tfjs-core";
-import type { StageContext, StageKind } from "../../../pipeline/types.ts";
-import { resolveBackendName, selectBackend } from "../../dse/backend.ts";
-import { writeNpy } from "../../tensor_io/npy.ts";
-import { caffePreprocess, decodeSquare, type ResizeKernel } from "../images.ts";
-import type { RawItems } from "../text.ts";
-import { buildAlexNet, readOnnxAlexNet } from "./alexnet.ts";
-import type { FeatureExtractor } from "./extractor.ts";
-import {
-  buildResNet,
-  describeResNet,
-  readKerasResNetArchitecture,
-  readKerasResNetWeights,
-  type ResNetConfig,
-} from "./resnet.ts";
-
-/**
- * A ResNet feature extractor from Keras `.h5` bytes. `config` defaults to the architecture the
- * file holds ({@link readKerasResNetArchitecture}): the paper's keras 2.0 ResNet-50 file gives
- * `RESNET50_LEGACY`, a tf.keras one `RESNET50_TF2`.
- */
-export async function resnetExtractor(
-  bytes: Uint8Array,
-  options: { config?: ResNetConfig; inputSize?: number } = {},
-): Promise<FeatureExtractor> {
-  const config = options.config ?? await readKerasResNetArchitecture(bytes);
-  const weights = await readKerasResNetWeights(bytes, config);
-  const model = buildResNet(weights, { config, trainable: false });
-  const size = options.inputSize ?? 224;
-  return {
-    name: describeResNet(config),
-    inputSize: size,
-    outDim: model.outDim,
-    async run(batch, n) {
-      const x = tf.tensor4d(batch.subarray(0, n * size * size * 3), [n, size, size, 3]);
-      const y = model.apply(x);
-      const out = (await y.data()) as Float32Array;
-      tf.dispose([x, y]);
-      return out;
-    },
-    dispose: () => model.dispose(),
-  };
-}
+import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
+import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { writeNpy } from "../tensor_io/npy.ts";
+import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
+import type { RawItems } from "./text.ts";
+import { buildAlexNet, readOnnxAlexNet } from "../nn/alexnet.ts";
+import { type FeatureExtractor, resnetExtractor } from "../nn/extractor.ts";
+import type { ResNetConfig } from "../nn/resnet.ts";
 
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {

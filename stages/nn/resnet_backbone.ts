@@ -29,9 +29,9 @@ import {
   RESNET50_TF2,
   type ResNetConfig,
   resnetUnits,
-} from "../data/cnn/resnet.ts";
+} from "./resnet.ts";
 import { registerGradients } from "./gradients.ts";
-import type { ImageBackbone, ImageBackboneFactory } from "./model.ts";
+import type { ImageBackbone, ImageBackboneFactory } from "./backbone.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** The paper's shift range: a fraction of the image side. */
@@ -180,7 +180,7 @@ export function conv2dFilterGrad(
 
 /**
  * Register a Conv2D gradient whose filter part is {@link conv2dFilterGrad} (the input part is
- * Conv2DBackpropInput, as in stages/dse/gradients.ts). Global and idempotent; the ResNet
+ * Conv2DBackpropInput, as in stages/nn/gradients.ts). Global and idempotent; the ResNet
  * backbones call it, so end-to-end training on wasm does not run the cpu fallback kernel.
  */
 export function registerMatMulConvGrad(): void {
