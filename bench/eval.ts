@@ -13,7 +13,7 @@ import {
   SIMILARITIES,
   transposeScores,
 } from "../stages/eval/map.ts";
-import type { Matrix } from "../stages/tensor_io/npy.ts";
+import type { Matrix } from "../stages/linalg/matrix.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -13,7 +13,7 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import {
   blockMatrix,
   columnMeans,

@@ -7,7 +7,8 @@
  * @module
  */
 import type { ParamSpec, StageContext } from "../../pipeline/types.ts";
-import { type Matrix, readLabels, readMatrix, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import { readLabels, readMatrix, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { linalgBackend } from "../linalg/mod.ts";
 import {
   type Normalize,

@@ -11,7 +11,7 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
 import { meanAveragePrecision } from "../eval/map.ts";
 import { mulberry32 } from "../util/rng.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from "../linalg/mod.ts";
 import {
   EMBEDDING_OUTPUTS,

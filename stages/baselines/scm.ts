@@ -12,7 +12,7 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { fitLogreg, type LogregModel, type Multiclass, predictProba } from "../linalg/logreg.ts";
 import { fitCca, projectCca } from "./cca.ts";
 import {

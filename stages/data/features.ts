@@ -37,7 +37,8 @@ import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { readCsv } from "../tensor_io/csv.ts";
 import { readMat } from "../tensor_io/mat.ts";
 import { matPath, matToMatrix, type MatVariable } from "../tensor_io/mat_v5.ts";
-import { type Matrix, type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import { type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { decodeNpzArray } from "../tensor_io/npz.ts";
 import { sha256File } from "../util/fs.ts";
 

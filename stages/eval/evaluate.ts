@@ -8,7 +8,8 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import { type Matrix, readLabels, readMatrix } from "../tensor_io/npy.ts";
+import { readLabels, readMatrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
 import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";

@@ -10,11 +10,18 @@
  * @module
  */
 import { Matrix as MlMatrix } from "ml-matrix";
-import type { Matrix } from "../tensor_io/npy.ts";
 import { activeLapack } from "./backend.ts";
 import type { Lapack } from "./lapack.ts";
 
-export type { Matrix };
+/** A dense row-major matrix of float64, the working type of the numerics. */
+export interface Matrix {
+  /** Number of rows (samples). */
+  rows: number;
+  /** Number of columns (features). */
+  cols: number;
+  /** Row-major values, length rows*cols. */
+  data: Float64Array;
+}
 
 /** A `rows × cols` matrix of zeros. */
 export function zeros(rows: number, cols: number): Matrix {

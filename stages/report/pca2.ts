@@ -4,7 +4,7 @@
  * Rayleigh–Ritz step, so a 1386×2048 embedding costs ~100 mat-vecs, not a 2048² eigensolve.
  * @module
  */
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { mulberry32 } from "../util/rng.ts";
 
 /** A fitted 2-D PCA. */

@@ -11,7 +11,7 @@ import {
   type Similarity,
   transposeScores,
 } from "../../../stages/eval/map.ts";
-import type { Matrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
