@@ -13,7 +13,7 @@
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
-import { meanAveragePrecision } from "../eval/map.ts";
+import { meanAveragePrecision } from "../retrieval/map.ts";
 import { mulberry32 } from "../util/rng.ts";
 import {
   EMBEDDING_OUTPUTS,

@@ -10,10 +10,10 @@
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { readLabels, readMatrix } from "../tensor_io/npy.ts";
 import type { Matrix } from "../linalg/matrix.ts";
-import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
-import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
+import { type DirectionResult, evaluateDirection, scopeGrid } from "../retrieval/curves.ts";
+import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "../retrieval/map.ts";
 import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
-import { pairedRecall, type RecallResult } from "./recall.ts";
+import { pairedRecall, type RecallResult } from "../retrieval/recall.ts";
 
 /** Params of the `evaluate` kind. */
 export interface EvaluateParams extends Record<string, unknown> {

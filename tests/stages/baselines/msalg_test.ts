@@ -5,7 +5,7 @@ import {
   msalgKind,
   projectMsAlg,
 } from "../../../stages/baselines/msalg.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { crossprod, matmul, transpose } from "../../../stages/linalg/mod.ts";
 import { readLabels, readMatrix } from "../../../stages/tensor_io/npy.ts";
 import type { Matrix } from "../../../stages/linalg/matrix.ts";

@@ -6,7 +6,7 @@ import {
   readEmbedding,
   resolveSimilarities,
 } from "../../../stages/eval/evaluate.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { readMetrics } from "../../../stages/formats/metrics.ts";
 import { writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 import type { Matrix } from "../../../stages/linalg/matrix.ts";

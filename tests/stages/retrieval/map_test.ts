@@ -10,7 +10,7 @@ import {
   SIMILARITIES,
   type Similarity,
   transposeScores,
-} from "../../../stages/eval/map.ts";
+} from "../../../stages/retrieval/map.ts";
 import type { Matrix } from "../../../stages/linalg/matrix.ts";
 
 function lcg(seed: number): () => number {
