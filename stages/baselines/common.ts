@@ -6,7 +6,7 @@
  * input), and writes `img.npy`, `txt.npy` (TEST-set projections), `y.npy` and `embedding.json`.
  * @module
  */
-import type { ParamSpec, StageContext } from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
 import { readLabels, readMatrix, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import { linalgBackend } from "../linalg/mod.ts";
@@ -143,9 +143,7 @@ export function featureInput(ctx: Pick<StageContext, "inputs" | "name">): string
 export type PcaViews = "image" | "text" | "both";
 
 /** Preprocessing params shared by every baseline kind (declared defaults). */
-export function preprocessParams(
-  defaults: { normalize?: Normalize } = {},
-): Record<string, ParamSpec> {
+export function preprocessParams(defaults: { normalize?: Normalize } = {}) {
   return {
     normalize: {
       type: "string",
@@ -173,22 +171,11 @@ export function preprocessParams(
       doc: "keep the smallest k whose cumulative variance ratio is ≥ this (used when pcaK = 0)",
     },
     pcaK: { type: "integer", default: 0, doc: "PCA components (0 = use pcaEnergy)" },
-  };
+  } as const satisfies ParamSchema;
 }
 
-/** Preprocessing params as resolved. */
-export interface PreprocessParams {
-  /** Column normalisation. */
-  normalize: Normalize;
-  /** PCA mode. */
-  pca: PcaMode;
-  /** Which views get PCA. */
-  pcaViews: PcaViews;
-  /** Energy fraction. */
-  pcaEnergy: number;
-  /** Component count (0 = energy). */
-  pcaK: number;
-}
+/** Preprocessing params as resolved (derived from {@link preprocessParams}). */
+export type PreprocessParams = ParamsOf<ReturnType<typeof preprocessParams>>;
 
 /** The views after preprocessing, with what was done to them. */
 export interface PreparedViews {

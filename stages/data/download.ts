@@ -22,7 +22,7 @@
  * Provenance: `downloads[name] = { source: "mirror" | "url", from, sha256, bytes, check }`.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf, typedParam } from "../../pipeline/types.ts";
 import { dirname, exists, moveFile, safeRelativePath, sha256File } from "../util/fs.ts";
 import { type FetchOptions, fetchRunOptions, fetchToFile } from "../util/http.ts";
 import { type LockFile, readLock, updateLock } from "../util/lock.ts";
@@ -44,12 +44,7 @@ export interface DownloadFile {
 }
 
 /** Params of the `download` kind. */
-export interface DownloadParams extends Record<string, unknown> {
-  /** The files to fetch. */
-  files: DownloadFile[];
-  /** Lock file path for files without a sha256; "" = `ctx.options.lock` or `downloads.lock.json`. */
-  lock: string;
-}
+export type DownloadParams = ParamsOf<typeof download.params>;
 
 /** Where one file came from (recorded in provenance). */
 export interface DownloadRecord {
@@ -250,15 +245,15 @@ export async function downloadFiles(
 }
 
 /** The `download` stage kind. */
-export const download: StageKind = {
+export const download = defineKind({
   name: "download",
   description: "Fetch files (mirror first, then URLs with resume) into files/, sha256-checked",
   module: import.meta.url,
   params: {
-    files: {
+    files: typedParam<DownloadFile[]>({
       type: "array",
       doc: "[{name, urls: [..], sha256 (hex or null → lock file), size?, mirror_path?, howto?}]",
-    },
+    }),
     lock: {
       type: "string",
       default: "",
@@ -276,8 +271,8 @@ export const download: StageKind = {
       return [{ param: "files", message: (e as Error).message.replace(/^download: /, "") }];
     }
   },
-  async run(ctx: StageContext) {
-    const params = ctx.params as DownloadParams;
+  async run(ctx) {
+    const params = ctx.params;
     const records = await downloadFiles(params.files, {
       ...fetchRunOptions(ctx, params.lock),
       outDir: ctx.out("files"),
@@ -287,4 +282,4 @@ export const download: StageKind = {
     });
     ctx.provenance.downloads = records;
   },
-};
+});

@@ -9,7 +9,7 @@
  * @module
  */
 import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf, type StageContext, typedParam } from "../../pipeline/types.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
@@ -65,14 +65,7 @@ export async function extractFeatures(
 }
 
 /** Params of the `image-features` kind. */
-export interface ImageFeaturesParams extends Record<string, unknown> {
-  model: "resnet50" | "alexnet-fc6";
-  weights: string;
-  architecture: ResNetConfig | null;
-  size: number;
-  batch: number;
-  kernel: ResizeKernel;
-}
+export type ImageFeaturesParams = ParamsOf<typeof imageFeaturesKind.params>;
 
 async function weightsPath(ctx: StageContext, name: string): Promise<string> {
   const w = ctx.inputs.weights;
@@ -90,7 +83,7 @@ async function weightsPath(ctx: StageContext, name: string): Promise<string> {
  * `dataset` (raw-dataset), `root` (extracted data), `weights` (the weight file, or a directory
  * holding `weights`). Outputs `img_train.npy`, `img_test.npy` (float32) and `features.json`.
  */
-export const imageFeaturesKind: StageKind = {
+export const imageFeaturesKind = defineKind({
   name: "image-features",
   description: "frozen CNN image features (ResNet-50 pool / AlexNet fc6), batched and resumable",
   module: import.meta.url,
@@ -111,11 +104,11 @@ export const imageFeaturesKind: StageKind = {
       default: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
       doc: "weight file name inside the 'weights' input directory",
     },
-    architecture: {
+    architecture: typedParam<ResNetConfig | null>({
       type: "any",
       default: null,
       doc: "ResNet architecture override; null = the architecture the .h5 holds (its layers)",
-    },
+    }),
     size: { type: "integer", default: 224, doc: "input side (ResNet 224, AlexNet 227)" },
     batch: { type: "integer", default: 16, doc: "images per batch (also the resume granularity)" },
     kernel: {
@@ -128,7 +121,7 @@ export const imageFeaturesKind: StageKind = {
   outputs: ["img_train.npy", "img_test.npy", "features.json"],
   environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
   async run(ctx) {
-    const p = ctx.params as ImageFeaturesParams;
+    const p = ctx.params;
     const { dataset, root } = ctx.inputs;
     if (dataset === undefined || root === undefined) {
       throw new Error(
@@ -176,4 +169,4 @@ export const imageFeaturesKind: StageKind = {
     await Deno.writeTextFile(ctx.out("features.json"), JSON.stringify(meta, null, 2));
     ctx.provenance.imageFeatures = { ...meta, seconds: secs };
   },
-};
+});

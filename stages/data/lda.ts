@@ -7,7 +7,7 @@
  * p(z = k) ∝ (ndk[d,k] + α) · (nwk[w,k] + β) / (nk[k] + Vβ).
  * @module
  */
-import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { buildVocabulary, type RawItems, readItemsFile, tokenize, wikiText } from "./text.ts";
@@ -225,24 +225,14 @@ export function toCorpus(docs: string[][], vocab: Map<string, number>): Corpus {
 }
 
 /** Params of the `lda-text` kind. */
-export interface LdaTextParams extends Record<string, unknown> {
-  topics: number;
-  alpha: number;
-  beta: number;
-  sweeps: number;
-  foldSweeps: number;
-  average: number;
-  seed: number;
-  minCount: number;
-  stopwords: boolean;
-}
+export type LdaTextParams = ParamsOf<typeof ldaTextKind.params>;
 
 /**
  * `lda-text`: LDA topic proportions of the documents of a `raw-dataset` object. Fits on the train
  * documents, folds in the test documents. Outputs `txt_train.npy`, `txt_test.npy` (float64, rows
  * sum to 1), `topics.json` (top words per topic) and `vocab.json`.
  */
-export const ldaTextKind: StageKind = {
+export const ldaTextKind = defineKind({
   name: "lda-text",
   description: "LDA topic features of raw texts (collapsed Gibbs; fit on train, fold-in test)",
   module: import.meta.url,
@@ -263,7 +253,7 @@ export const ldaTextKind: StageKind = {
   },
   outputs: ["txt_train.npy", "txt_test.npy", "topics.json", "vocab.json"],
   async run(ctx) {
-    const p = ctx.params as LdaTextParams;
+    const p = ctx.params;
     const items: RawItems = await readItemsFile(ctx.inputs);
     const root = ctx.inputs.root;
     const docsOf = async (split: "train" | "test") => {
@@ -329,4 +319,4 @@ export const ldaTextKind: StageKind = {
       tokens: train.words.length,
     };
   },
-};
+});

@@ -21,7 +21,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Params, StageContext, StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
 import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
 import { registerGradients } from "../nn/gradients.ts";
@@ -47,43 +47,8 @@ import {
 } from "./model.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 
-/** Resolved parameters of `train-dse`. */
-export interface DseParams extends Params {
-  /** Loss, by its name in the registry (`loss_registry.ts`). */
-  loss: LossKind;
-  /** Hinge margin α (vse0, vsepp). */
-  margin: number;
-  /** Initial temperature τ₀ (infonce; learned from there). */
-  temperature: number;
-  /** λ (center-loss weight for CS, pull weight for DS); null = the paper's default for the loss. */
-  lambda: number | string | null;
-  /** Center update rate α (CS). */
-  alpha: number;
-  /** Embedding width d. */
-  dim: number;
-  /** Maximum epochs. */
-  epochs: number;
-  /** Batch size (half images, half texts). */
-  batch: number;
-  /** Adam learning rate. */
-  lr: number;
-  /** Coupled L2 weight decay on kernels. */
-  weight_decay: number;
-  /** Epochs without training-accuracy gain before lr ×0.1. */
-  plateau_patience: number;
-  /** Epochs without training-accuracy gain before stopping. */
-  stop_patience: number;
-  /** Seed of initialisation and sampling. */
-  seed: number;
-  /** `features` or `end-to-end`. */
-  image_branch: "features" | "end-to-end";
-  /** Backbone name for `end-to-end`. */
-  backbone: string;
-  /** How texts are matched to images in a batch (class-balanced losses; paired losses always pair). */
-  pairing: "label" | "pair";
-  /** Input normalisation (train statistics). */
-  normalize: "none" | "zscore" | "l2";
-}
+/** Resolved parameters of `train-dse`, derived from {@link DSE_PARAMS}. */
+export type DseParams = ParamsOf<typeof DSE_PARAMS>;
 
 /** The paper's default λ per loss. */
 export const DEFAULT_LAMBDA: Record<LossKind, number> = {
@@ -806,11 +771,11 @@ export const DSE_PARAMS = {
     default: CLIP_TEMPERATURE,
     doc: "initial temperature τ₀ of infonce (then learned)",
   },
-  lambda: {
+  lambda: typedParam<number | string | null>({
     type: "any",
     default: null,
     doc: "λ: center-loss weight (cs, paper 0.01) / pull weight (ds, paper 0.1); null = paper's",
-  },
+  }),
   alpha: { type: "number", default: 0.5, doc: "center update rate α (cs)" },
   dim: { type: "integer", default: 2048, doc: "embedding width d" },
   epochs: { type: "integer", default: 400, doc: "maximum epochs" },
@@ -866,8 +831,8 @@ export function createTrainDseKind(
      */
     module?: string;
   } = {},
-): StageKind {
-  return {
+): StageKind<DseParams> {
+  return defineKind({
     name: "train-dse",
     description:
       "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE) on a feature set; writes test embeddings",
@@ -876,11 +841,11 @@ export function createTrainDseKind(
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
       backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
     },
-    params: DSE_PARAMS as unknown as StageKind["params"],
+    params: DSE_PARAMS,
     outputs: ["img.npy", "txt.npy", "y.npy", "embedding.json", "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
-    run: async (ctx: StageContext) => {
-      const p = ctx.params as DseParams;
+    run: async (ctx) => {
+      const p = ctx.params;
       if (!ctx.inputs.data) {
         throw new Error(
           "train-dse: needs an input `data` (a Feature-set artifact, e.g. wiki-data)",
@@ -957,7 +922,7 @@ export function createTrainDseKind(
       };
       await Deno.writeTextFile(ctx.out("embedding.json"), JSON.stringify(embedding, null, 1));
     },
-  };
+  });
 }
 
 /** The `train-dse` kind with no end-to-end backbone registered. */

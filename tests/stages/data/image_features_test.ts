@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { StageContext } from "../../../pipeline/types.ts";
-import { extractFeatures, imageFeaturesKind } from "../../../stages/data/image_features.ts";
+import {
+  extractFeatures,
+  imageFeaturesKind,
+  type ImageFeaturesParams,
+} from "../../../stages/data/image_features.ts";
 import { resnetExtractor } from "../../../stages/nn/extractor.ts";
 import {
   detectKerasNaming,
@@ -45,8 +49,8 @@ function ctxFor(
   onProgress: (d: number) => void,
   signal: AbortSignal,
   logs: string[],
-): StageContext {
-  const p: Record<string, unknown> = { model: "resnet50", kernel: "linear", ...params };
+): StageContext<ImageFeaturesParams> {
+  const p: ImageFeaturesParams = { model: "resnet50", kernel: "linear", ...params };
   return {
     name: "t",
     params: p,
