@@ -22,15 +22,15 @@ import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
 import { meanAveragePrecision } from "../retrieval/map.ts";
 import { mulberry32 } from "../util/rng.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Result of {@link svt}. */
 export interface SvtResult {

@@ -12,13 +12,8 @@ import {
   type ParamsOf,
   type StageContext,
 } from "../../pipeline/types.ts";
-import {
-  FEATURE_SET_OUTPUTS,
-  featureInput,
-  FEATURES_INPUT,
-  readFeatureSet,
-  writeFeatureSet,
-} from "./common.ts";
+import { featureInput, FEATURES_INPUT, writeBaselineFeatureSet } from "./common.ts";
+import { FEATURE_SET_OUTPUTS, readFeatureSet } from "../formats/feature_set.ts";
 import { pcaSplit } from "./preprocess.ts";
 
 /** Params of the kind, derived from {@link PCA_PARAMS}. */
@@ -50,7 +45,7 @@ async function runPca(ctx: StageContext<PcaKindParams>): Promise<void> {
   }
   ctx.provenance.pca = info;
   fs.meta = { ...fs.meta, pca: info };
-  await writeFeatureSet(ctx, fs);
+  await writeBaselineFeatureSet(ctx, fs);
 }
 
 /** The declared params of `pcaKind` (its params type, {@link PcaKindParams}, derives from them). */

@@ -26,15 +26,15 @@ import {
   zeros,
 } from "../linalg/mod.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Per-feature scaling applied before the PLS loop. */
 export type PlsScale = "sqrt-std" | "std" | "none";

@@ -21,15 +21,15 @@ import type { Matrix } from "../linalg/matrix.ts";
 import { fitLogreg, type LogregModel, type Multiclass, predictProba } from "../linalg/logreg.ts";
 import { fitCca, projectCca } from "./cca.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Logistic-regression settings of SM/SCM. */
 export interface SemanticOptions {

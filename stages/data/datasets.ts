@@ -22,6 +22,7 @@ import { readNpy, writeLabels } from "../tensor_io/npy.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { readHwangTagFile, singleClassOf } from "./pascal_tags.ts";
 import { type RawItem, type RawItems, xmlElements, xmlText } from "./text.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** The 20 VOC classes in the devkit's order. */
 export const VOC_CLASSES: readonly string[] = [
@@ -607,15 +608,7 @@ export const rawFeaturesKind: StageKind = {
     dataset: "the raw-dataset stage (labels, split, classes)",
   },
   params: {},
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
+  outputs: FEATURE_SET_OUTPUTS,
   async run(ctx) {
     const { img, txt, dataset } = ctx.inputs;
     if (!img || !txt || !dataset) {

@@ -47,6 +47,7 @@ import { type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/n
 import type { Matrix } from "../linalg/matrix.ts";
 import { decodeNpzArray } from "../tensor_io/npz.ts";
 import { sha256File } from "../util/fs.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** File formats a reference may name. */
 export type FeatureFormat = "auto" | "mat" | "mat73" | "npy" | "npz" | "csv";
@@ -880,15 +881,7 @@ export const features = defineKind({
     raw: "optional: where relative file names are looked up (a download stage, or its `files`)",
   },
   params: FEATURES_PARAMS,
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
+  outputs: FEATURE_SET_OUTPUTS,
   files: featureFiles,
   validate: checkFeatureParams,
   async run(ctx) {

@@ -21,6 +21,7 @@ import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
 import { readNpy, writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
 import type { RawItems } from "./text.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** Params of `image-tensors`. */
 export type ImageTensorsParams = ParamsOf<typeof imageTensorsKind.params>;
@@ -107,15 +108,7 @@ export const imageTensorsKind = defineKind({
       doc: "resize kernel",
     },
   },
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
+  outputs: FEATURE_SET_OUTPUTS,
   async run(ctx) {
     const p = ctx.params;
     const { dataset, root, txt } = ctx.inputs;

@@ -22,7 +22,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
-import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
+import { type NpyArray, readNpy, writeNpy } from "../tensor_io/npy.ts";
+import { readFeatureSetArrays } from "../formats/feature_set.ts";
+import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
 import { registerGradients } from "../nn/gradients.ts";
 import { centerUpdate, oneHot } from "./losses.ts";
@@ -707,50 +709,23 @@ export async function trainDse(
 // ---------------------------------------------------------------------------------------------
 // The stage kind
 
-async function readF32(path: string): Promise<{ data: Float32Array; shape: number[] }> {
-  const a = await readNpy(path);
-  const data = a.data instanceof Float32Array
-    ? a.data
-    : Float32Array.from(a.data as ArrayLike<number>);
-  return { data, shape: a.shape };
-}
-
 /** Load a Feature-set artifact directory (docs/architecture.md) into {@link DseData}. */
 export async function loadFeatureSet(
   dir: string,
 ): Promise<DseData & { meta: Record<string, unknown> }> {
-  const need = [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-  ];
-  for (const f of need) {
-    try {
-      await Deno.stat(`${dir}/${f}`);
-    } catch {
-      throw new Error(
-        `train-dse: input data (${dir}) lacks ${f}; give a Feature-set artifact (img/txt/y _train/_test .npy)`,
-      );
-    }
-  }
-  let meta: Record<string, unknown> = {};
-  try {
-    meta = JSON.parse(await Deno.readTextFile(`${dir}/dataset.json`));
-  } catch {
-    // optional
-  }
-  const yTrain = Int32Array.from((await readNpy(`${dir}/y_train.npy`)).data as ArrayLike<number>);
-  const yTest = Int32Array.from((await readNpy(`${dir}/y_test.npy`)).data as ArrayLike<number>);
+  const fs = await readFeatureSetArrays(dir);
+  const f32 = (a: NpyArray) => ({
+    data: a.data instanceof Float32Array ? a.data : Float32Array.from(a.data),
+    shape: a.shape,
+  });
+  const { meta, yTrain, yTest } = fs;
   const classes = Array.isArray(meta.classes) ? meta.classes.length : 0;
   const numClasses = Math.max(classes, ...yTrain, ...yTest) + (classes ? 0 : 1);
   return {
-    imgTrain: await readF32(`${dir}/img_train.npy`),
-    imgTest: await readF32(`${dir}/img_test.npy`),
-    txtTrain: await readF32(`${dir}/txt_train.npy`),
-    txtTest: await readF32(`${dir}/txt_test.npy`),
+    imgTrain: f32(fs.img.train),
+    imgTest: f32(fs.img.test),
+    txtTrain: f32(fs.txt.train),
+    txtTest: f32(fs.txt.test),
     yTrain,
     yTest,
     numClasses: classes || numClasses,
@@ -842,7 +817,7 @@ export function createTrainDseKind(
       backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
     },
     params: DSE_PARAMS,
-    outputs: ["img.npy", "txt.npy", "y.npy", "embedding.json", "centers.npy", "history.json"],
+    outputs: [...EMBEDDING_OUTPUTS, "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
     run: async (ctx) => {
       const p = ctx.params;
@@ -879,17 +854,14 @@ export function createTrainDseKind(
       ctx.provenance.resumed_from_epoch = res.resumedFrom;
       if (res.backbone) ctx.provenance.backbone = res.backbone;
       const m = data.yTest.length;
-      await writeNpy(ctx.out("img.npy"), res.imgEmb, [m, p.dim]);
-      await writeNpy(ctx.out("txt.npy"), res.txtEmb, [m, p.dim]);
-      await writeLabels(ctx.out("y.npy"), data.yTest);
       await writeNpy(ctx.out("centers.npy"), res.centers, [data.numClasses, p.dim]);
       // The object must be a function of its key: wall-clock seconds go to the manifest
       // (provenance), not into history.json.
       ctx.provenance.epoch_seconds = res.history.map((h) => Number(h.seconds.toFixed(3)));
       const history = res.history.map(({ seconds: _s, ...rec }) => rec);
       await Deno.writeTextFile(ctx.out("history.json"), JSON.stringify(history, null, 1));
-      const embedding = {
-        dataset: data.meta.dataset ?? "unknown",
+      const embedding: EmbeddingInfo = {
+        dataset: String(data.meta.dataset ?? "unknown"),
         method: lossSpec(p.loss).method,
         pca: false,
         score: "cosine",
@@ -920,7 +892,12 @@ export function createTrainDseKind(
           "weight decay is coupled L2 on FC kernels and W (Keras kernel_regularizer)",
         ],
       };
-      await Deno.writeTextFile(ctx.out("embedding.json"), JSON.stringify(embedding, null, 1));
+      await writeEmbedding(ctx.out, {
+        img: { data: res.imgEmb, shape: [m, p.dim] },
+        txt: { data: res.txtEmb, shape: [m, p.dim] },
+        y: data.yTest,
+        info: embedding,
+      });
     },
   });
 }

@@ -3,9 +3,9 @@ import type { StageKind } from "../../../pipeline/types.ts";
 import {
   evaluateEmbedding,
   evaluateKind,
-  readEmbedding,
   resolveSimilarities,
 } from "../../../stages/eval/evaluate.ts";
+import { readEmbedding } from "../../../stages/formats/embedding.ts";
 import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { readMetrics } from "../../../stages/formats/metrics.ts";
 import { writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
