@@ -3,7 +3,7 @@
  * head on; {@link ImageBackboneFactory} builds one for an input shape.
  * @module
  */
-import type * as tf from "@tensorflow/tfjs-core";
+import type { Tensor, Tensor2D, Variable } from "./tensor.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**
@@ -24,15 +24,15 @@ export interface ImageBackbone {
   /** Width of the output rows. */
   readonly outDim: number;
   /** Trainable variables by stable name (optimised with Adam and the L2 term if `decay`). */
-  readonly trainable: Record<string, tf.Variable>;
+  readonly trainable: Record<string, Variable>;
   /** Non-trainable state by stable name (e.g. BN running statistics). */
-  readonly state: Record<string, tf.Variable>;
+  readonly state: Record<string, Variable>;
   /** Names in `trainable` that get the L2 weight decay (conv/FC kernels). */
   readonly decay: readonly string[];
   /** What was built, for logs and provenance (e.g. `ResNet-50 (legacy names)`). */
   readonly description?: string;
   /** Forward pass: [n, ...] raw images → [n, outDim]. */
-  apply(x: tf.Tensor, options: { training: boolean; rng: Rng }): tf.Tensor2D;
+  apply(x: Tensor, options: { training: boolean; rng: Rng }): Tensor2D;
   /** Free the variables. */
   dispose(): void;
 }

@@ -5,7 +5,6 @@
  * every fetching stage shares ({@link fetchRunOptions}).
  * @module
  */
-import type { StageContext } from "../../pipeline/types.ts";
 import { delay } from "./async.ts";
 import { dirname } from "./fs.ts";
 
@@ -13,11 +12,23 @@ import { dirname } from "./fs.ts";
 export class FatalHttpError extends Error {
   /** The HTTP status. */
   readonly status: number;
-  /** @param status the HTTP status; @param message what the server said */
+  /**
+   * A failed request that retrying cannot fix.
+   * @param status the HTTP status
+   * @param message what the server said
+   */
   constructor(status: number, message: string) {
     super(message);
     this.status = status;
   }
+}
+
+/** What {@link fetchRunOptions} reads of a running stage (its `ctx`). */
+export interface FetchContext {
+  /** The CLI's run options (`mirror`, `lock`, `update_lock`, `retries`, ...). */
+  options: Record<string, string>;
+  /** Cancels transfers. */
+  signal: AbortSignal;
 }
 
 /** Options of {@link fetchToFile}. */
@@ -190,7 +201,7 @@ async function attemptFetch(
  * the transfer settings (`retries`, `retry_delay_ms`, `stall_timeout_s`).
  */
 export function fetchRunOptions(
-  ctx: Pick<StageContext, "options" | "signal">,
+  ctx: FetchContext,
   lockParam = "",
 ): {
   mirror?: string;
