@@ -5,9 +5,9 @@
  * on the epochs after the first (warm-up).
  * @module
  */
-import { BACKEND_ORDER, selectBackend } from "../stages/dse/backend.ts";
+import { BACKEND_ORDER, selectBackend } from "../stages/nn/backend.ts";
 import { DSE_PARAMS, type DseData, type DseParams, trainDse } from "../stages/dse/train.ts";
-import { Rng } from "../stages/dse/rng.ts";
+import { Rng } from "../stages/util/rng.ts";
 
 function synthetic(n: number): DseData {
   const rng = new Rng(0);

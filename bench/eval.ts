@@ -5,15 +5,15 @@
  * Run: `deno run -A bench/eval.ts`.
  * @module
  */
-import { evaluateDirection, scopeGrid } from "../stages/eval/curves.ts";
+import { evaluateDirection, scopeGrid } from "../stages/retrieval/curves.ts";
 import {
   averagePrecision,
   rankGallery,
   scoreMatrix,
   SIMILARITIES,
   transposeScores,
-} from "../stages/eval/map.ts";
-import type { Matrix } from "../stages/tensor_io/npy.ts";
+} from "../stages/retrieval/map.ts";
+import type { Matrix } from "../stages/linalg/matrix.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -8,10 +8,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
-import { fitLda, mulberry32 } from "../stages/data/lda.ts";
+import { fitLda } from "../stages/data/lda.ts";
+import { mulberry32 } from "../stages/util/rng.ts";
 import { caffePreprocess, decodeSquare } from "../stages/data/images.ts";
-import { buildResNet, randomResNetWeights, RESNET50_LEGACY } from "../stages/data/cnn/resnet.ts";
-import { selectBackend } from "../stages/dse/backend.ts";
+import { buildResNet, randomResNetWeights, RESNET50_LEGACY } from "../stages/nn/resnet.ts";
+import { selectBackend } from "../stages/nn/backend.ts";
 
 async function benchImages(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bench-raw-" });

@@ -34,6 +34,49 @@ export interface ParamSpec {
   file?: boolean;
 }
 
+/**
+ * A {@link ParamSpec} that also names the TypeScript type of its value, for structured params
+ * (`any`, `array`, `object`) whose shape the JSON type cannot say. `of` is never set: it only
+ * carries `T` (build one with {@link typedParam}). The kind's `validate` must check the shape.
+ */
+export interface TypedParamSpec<T> extends ParamSpec {
+  /** Type marker only; never present at run time. */
+  readonly of?: T;
+}
+
+/**
+ * Declares a structured param whose value has type `T` (the spec itself is returned unchanged).
+ * @param spec the declaration
+ * @returns the same declaration, typed
+ */
+export function typedParam<T>(spec: ParamSpec): TypedParamSpec<T> {
+  return spec;
+}
+
+/**
+ * The value type a declaration gives: the `T` of a {@link TypedParamSpec}, else the union of its
+ * `enum`, else its JSON type (`number`/`integer` → number, `array` → unknown[], `any` → unknown).
+ */
+export type ParamValue<S> = S extends { readonly of?: infer T }
+  ? unknown extends T ? JsonParamValue<S> : T
+  : JsonParamValue<S>;
+
+type JsonParamValue<S> = S extends { readonly enum: readonly (infer E)[] } ? E
+  : S extends { readonly type: "number" | "integer" } ? number
+  : S extends { readonly type: "string" } ? string
+  : S extends { readonly type: "boolean" } ? boolean
+  : S extends { readonly type: "array" } ? unknown[]
+  : S extends { readonly type: "object" } ? Record<string, unknown>
+  : unknown;
+
+/** A declared params schema: name → declaration. */
+export type ParamSchema = Readonly<Record<string, ParamSpec>>;
+
+/** The params type a schema declares: every declared param, with its {@link ParamValue}. */
+export type ParamsOf<S extends ParamSchema> = {
+  -readonly [K in keyof S]: ParamValue<NonNullable<S[K]>>;
+};
+
 /** Resolved parameters of one stage: every declared param, defaults filled in. */
 export type Params = Record<string, unknown>;
 
@@ -67,6 +110,12 @@ export interface StageContext<P extends Params = Params> {
 }
 
 /** A stage kind: registered by name, referenced by `uses:` in pipeline.yaml. */
+/**
+ * A function of a kind's params. Declared as a method's type, so it is bivariant in `P` like
+ * `run`: a `StageKind<P>` is then a `StageKind` (what the registry holds) without a cast.
+ */
+type OfParams<P, A extends unknown[], R> = { bivariant(params: P, ...args: A): R }["bivariant"];
+
 export interface StageKind<P extends Params = Params> {
   /** Name used in `uses:`. */
   name: string;
@@ -83,15 +132,12 @@ export interface StageKind<P extends Params = Params> {
    */
   inputs?: Readonly<Record<string, string>> | "any";
   /** Declared outputs (file or directory names inside the object). */
-  outputs: readonly string[] | ((params: P) => string[]);
+  outputs: readonly string[] | OfParams<P, [], string[]>;
   /**
    * Environment that changes results (e.g. the compute backend). Resolved once per run,
    * included in the cache key and the manifest.
    */
-  environment?: (
-    params: P,
-    options: Record<string, string>,
-  ) => Promise<Record<string, string>>;
+  environment?: OfParams<P, [options: Record<string, string>], Promise<Record<string, string>>>;
   /**
    * Checks the params as a whole when the pipeline is loaded, beyond each param's type (for
    * what a {@link ParamSpec} cannot say: "give either these or those", a list's rows). Returns
@@ -99,7 +145,7 @@ export interface StageKind<P extends Params = Params> {
    * `{ param, message }` at that param (at item i of a list when the message starts with
    * `name[i]`). They are reported as validation errors (exit 2) before anything runs.
    */
-  validate?: (params: P) => (string | { param: string; message: string })[];
+  validate?: OfParams<P, [], (string | { param: string; message: string })[]>;
   /**
    * Files the stage reads that are not another stage's output, e.g. a user's label file named
    * inside a structured param. Their contents go into the cache key (through the stat cache),
@@ -107,7 +153,7 @@ export interface StageKind<P extends Params = Params> {
    * can leave out paths it resolves inside an input. Relative paths are resolved against the
    * working directory. Must not throw: a param it cannot read is the run's error to report.
    */
-  files?: (params: P, options: { inputs: readonly string[] }) => string[];
+  files?: OfParams<P, [options: { inputs: readonly string[] }], string[]>;
   /**
    * Does the work. Must write every declared output through `ctx.out()`. May return a
    * {@link StageVerdict}: the outputs are committed, but the run is reported as failed.
@@ -130,6 +176,19 @@ export interface StageVerdict {
    * The engine stores it in the manifest and passes it through `reproduce --json` untouched.
    */
   detail?: Record<string, unknown>;
+}
+
+/**
+ * A stage kind whose params type is derived from its declared schema ({@link ParamsOf}): `run`,
+ * `validate`, `outputs`, `environment` and `files` see typed params without casts. Returns the
+ * kind unchanged.
+ * @param kind the kind, with its `params` schema written inline or as an `as const` object
+ * @returns the same kind
+ */
+export function defineKind<const S extends ParamSchema>(
+  kind: StageKind<ParamsOf<S>> & { params: S },
+): StageKind<ParamsOf<S>> & { params: S } {
+  return kind;
 }
 
 /** Kinds by name, handed to the engine by the entry point. */

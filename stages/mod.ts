@@ -6,8 +6,9 @@ import type { Registry, StageKind } from "../pipeline/types.ts";
 import { kinds as baselines } from "./baselines/mod.ts";
 import { kinds as check } from "./check/mod.ts";
 import { kinds as data } from "./data/mod.ts";
-import { BACKEND_ORDER, kinds as dse } from "./dse/mod.ts";
+import { kinds as dse } from "./dse/mod.ts";
 import { kinds as evaluation } from "./eval/mod.ts";
+import { BACKEND_ORDER } from "./nn/backend.ts";
 import { kinds as report } from "./report/mod.ts";
 
 /** Every kind, in registration order. Names must be unique. */

@@ -12,8 +12,13 @@
  * GMA generalized eigenproblem with `XᵀX` on the diagonal of both sides and `ReguAlpha`.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import {
   blockMatrix,
   columnMeans,
@@ -31,16 +36,15 @@ import {
   zeros,
 } from "../linalg/mod.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 import { runGmaStage } from "./gma.ts";
 
 /** Options of {@link fitCca}. */
@@ -172,18 +176,11 @@ export function projectCca(
   return projectCentred(views, { name: "projectCca", ...model });
 }
 
-interface CcaKindParams extends PreprocessParams {
-  k: number;
-  reg: number;
-  solver: "svd" | "gev" | "newgma";
-  lamda: number;
-  reguAlpha: number;
-  viewOrder: "image-text" | "text-image";
-  [key: string]: unknown;
-}
+/** Params of the kind, derived from {@link CCA_PARAMS}. */
+type CcaKindParams = ParamsOf<typeof CCA_PARAMS>;
 
-async function runCca(ctx: StageContext): Promise<void> {
-  const p = ctx.params as unknown as CcaKindParams;
+async function runCca(ctx: StageContext<CcaKindParams>): Promise<void> {
+  const p = ctx.params;
   if (p.solver === "newgma") {
     await runGmaStage(ctx, { method: "cca", name: "cca" });
     return;
@@ -215,35 +212,38 @@ async function runCca(ctx: StageContext): Promise<void> {
   });
 }
 
+/** The declared params of `ccaKind` (its params type, {@link CcaKindParams}, derives from them). */
+const CCA_PARAMS = {
+  ...preprocessParams(),
+  k: { type: "integer", default: 10, doc: "canonical pairs kept (capped at min view dim)" },
+  reg: { type: "number", default: 0, doc: "ridge on both covariances (svd/gev solvers)" },
+  solver: {
+    type: "string",
+    default: "svd",
+    enum: ["svd", "gev", "newgma"],
+    doc: "svd | gev (§2) | newgma (§5/§6 GMA form with Lamda and ReguAlpha)",
+  },
+  lamda: { type: "number", default: 1, doc: "newgma: cross-block weight (Lamda)" },
+  reguAlpha: { type: "number", default: 0.01, doc: "newgma: ReguAlpha (net 2·ReguAlpha·I)" },
+  viewOrder: {
+    type: "string",
+    default: "image-text",
+    enum: ["image-text", "text-image"],
+    doc: "newgma: which modality is view 1 (§6: text-image)",
+  },
+} as const satisfies ParamSchema;
+
 /**
  * `cca` stage kind: Feature set → Embedding. `solver` `svd`/`gev` is the regularised CCA of
  * methods.md §2 (image = X, text = Y, `reg` on both covariances); `newgma` is Sharma's Newgma
  * CCA branch (§5/§6: `Lamda`, `ReguAlpha`, `viewOrder`).
  */
-export const ccaKind: StageKind = {
+export const ccaKind = defineKind({
   name: "cca",
   description: "regularised CCA (SVD/GEV, or Newgma's GMA form): Feature set → Embedding",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    ...preprocessParams(),
-    k: { type: "integer", default: 10, doc: "canonical pairs kept (capped at min view dim)" },
-    reg: { type: "number", default: 0, doc: "ridge on both covariances (svd/gev solvers)" },
-    solver: {
-      type: "string",
-      default: "svd",
-      enum: ["svd", "gev", "newgma"],
-      doc: "svd | gev (§2) | newgma (§5/§6 GMA form with Lamda and ReguAlpha)",
-    },
-    lamda: { type: "number", default: 1, doc: "newgma: cross-block weight (Lamda)" },
-    reguAlpha: { type: "number", default: 0.01, doc: "newgma: ReguAlpha (net 2·ReguAlpha·I)" },
-    viewOrder: {
-      type: "string",
-      default: "image-text",
-      enum: ["image-text", "text-image"],
-      doc: "newgma: which modality is view 1 (§6: text-image)",
-    },
-  },
+  params: CCA_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runCca,
-};
+});

@@ -6,8 +6,10 @@
  * input), and writes `img.npy`, `txt.npy` (TEST-set projections), `y.npy` and `embedding.json`.
  * @module
  */
-import type { ParamSpec, StageContext } from "../../pipeline/types.ts";
-import { type Matrix, readLabels, readMatrix, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { writeEmbedding as writeEmbeddingArtifact } from "../formats/embedding.ts";
+import { type FeatureSet, writeFeatureSet } from "../formats/feature_set.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { linalgBackend } from "../linalg/mod.ts";
 import {
   type Normalize,
@@ -18,84 +20,6 @@ import {
   pcaSplit,
   type Split,
 } from "./preprocess.ts";
-
-/** A Feature-set artifact loaded in memory. */
-export interface FeatureSet {
-  /** Image features, train and test. */
-  img: Split;
-  /** Text features, train and test. */
-  txt: Split;
-  /** Train labels (int32, 0-based). */
-  yTrain: Int32Array;
-  /** Test labels (int32, 0-based). */
-  yTest: Int32Array;
-  /** The parsed `dataset.json` (at least `dataset`). */
-  meta: { dataset: string; [key: string]: unknown };
-}
-
-/** The outputs every baseline stage declares. */
-export const EMBEDDING_OUTPUTS: readonly string[] = [
-  "img.npy",
-  "txt.npy",
-  "y.npy",
-  "embedding.json",
-];
-
-/** The outputs of a Feature-set stage. */
-export const FEATURE_SET_OUTPUTS: readonly string[] = [
-  "img_train.npy",
-  "img_test.npy",
-  "txt_train.npy",
-  "txt_test.npy",
-  "y_train.npy",
-  "y_test.npy",
-  "dataset.json",
-];
-
-/** Read a Feature-set directory and check that its shapes agree. */
-export async function readFeatureSet(dir: string): Promise<FeatureSet> {
-  const p = (n: string) => `${dir.replace(/\/$/, "")}/${n}`;
-  let parts;
-  try {
-    parts = await Promise.all([
-      readMatrix(p("img_train.npy")),
-      readMatrix(p("img_test.npy")),
-      readMatrix(p("txt_train.npy")),
-      readMatrix(p("txt_test.npy")),
-      readLabels(p("y_train.npy")),
-      readLabels(p("y_test.npy")),
-      Deno.readTextFile(p("dataset.json")),
-    ]);
-  } catch (e) {
-    throw new Error(
-      `${dir} is not a Feature set (img_/txt_/y_ train/test .npy + dataset.json): ${
-        (e as Error).message
-      }; wire a features/pca stage as the input "features"`,
-    );
-  }
-  const [it, ie, tt, te, ytr, yte, meta] = parts;
-  const fs: FeatureSet = {
-    img: { train: it, test: ie },
-    txt: { train: tt, test: te },
-    yTrain: ytr,
-    yTest: yte,
-    meta: JSON.parse(meta),
-  };
-  if (it.rows !== tt.rows || it.rows !== ytr.length) {
-    throw new Error(
-      `${dir}: train rows differ (img ${it.rows}, txt ${tt.rows}, y ${ytr.length}); rows must be pairs`,
-    );
-  }
-  if (ie.rows !== te.rows || ie.rows !== yte.length) {
-    throw new Error(
-      `${dir}: test rows differ (img ${ie.rows}, txt ${te.rows}, y ${yte.length}); rows must be pairs`,
-    );
-  }
-  if (it.cols !== ie.cols || tt.cols !== te.cols) {
-    throw new Error(`${dir}: train and test feature widths differ`);
-  }
-  return fs;
-}
 
 /** Where a baseline writes: `ctx.out`, and `ctx.provenance` when the caller has one. */
 export type BaselineOutput = Pick<StageContext, "out"> & Partial<Pick<StageContext, "provenance">>;
@@ -108,18 +32,10 @@ export function recordLinalg(ctx: BaselineOutput): void {
   if (ctx.provenance) ctx.provenance.linalg = linalgBackend();
 }
 
-/** Write a Feature set through `ctx.out` (used by the `pca` stage). */
-export async function writeFeatureSet(ctx: BaselineOutput, fs: FeatureSet): Promise<void> {
+/** Write a Feature set through `ctx.out`, recording the linear-algebra backend (the `pca` stage). */
+export async function writeBaselineFeatureSet(ctx: BaselineOutput, fs: FeatureSet): Promise<void> {
   recordLinalg(ctx);
-  await Promise.all([
-    writeMatrix(ctx.out("img_train.npy"), fs.img.train),
-    writeMatrix(ctx.out("img_test.npy"), fs.img.test),
-    writeMatrix(ctx.out("txt_train.npy"), fs.txt.train),
-    writeMatrix(ctx.out("txt_test.npy"), fs.txt.test),
-    writeLabels(ctx.out("y_train.npy"), fs.yTrain),
-    writeLabels(ctx.out("y_test.npy"), fs.yTest),
-    Deno.writeTextFile(ctx.out("dataset.json"), JSON.stringify(fs.meta, null, 2) + "\n"),
-  ]);
+  await writeFeatureSet(ctx.out, fs);
 }
 
 /** The one input every baseline takes, declared for validation and `deno task kinds`. */
@@ -142,9 +58,7 @@ export function featureInput(ctx: Pick<StageContext, "inputs" | "name">): string
 export type PcaViews = "image" | "text" | "both";
 
 /** Preprocessing params shared by every baseline kind (declared defaults). */
-export function preprocessParams(
-  defaults: { normalize?: Normalize } = {},
-): Record<string, ParamSpec> {
+export function preprocessParams(defaults: { normalize?: Normalize } = {}) {
   return {
     normalize: {
       type: "string",
@@ -172,22 +86,11 @@ export function preprocessParams(
       doc: "keep the smallest k whose cumulative variance ratio is ≥ this (used when pcaK = 0)",
     },
     pcaK: { type: "integer", default: 0, doc: "PCA components (0 = use pcaEnergy)" },
-  };
+  } as const satisfies ParamSchema;
 }
 
-/** Preprocessing params as resolved. */
-export interface PreprocessParams {
-  /** Column normalisation. */
-  normalize: Normalize;
-  /** PCA mode. */
-  pca: PcaMode;
-  /** Which views get PCA. */
-  pcaViews: PcaViews;
-  /** Energy fraction. */
-  pcaEnergy: number;
-  /** Component count (0 = energy). */
-  pcaK: number;
-}
+/** Preprocessing params as resolved (derived from {@link preprocessParams}). */
+export type PreprocessParams = ParamsOf<ReturnType<typeof preprocessParams>>;
 
 /** The views after preprocessing, with what was done to them. */
 export interface PreparedViews {
@@ -252,27 +155,14 @@ export interface Embedding {
   notes: string[];
 }
 
-/** Write an Embedding artifact through `ctx.out`. */
+/** Write an Embedding artifact through `ctx.out`, recording the linear-algebra backend. */
 export async function writeEmbedding(ctx: BaselineOutput, emb: Embedding): Promise<void> {
   recordLinalg(ctx);
-  if (emb.img.cols !== emb.txt.cols) {
-    throw new Error(`embedding: image width ${emb.img.cols} != text width ${emb.txt.cols}`);
-  }
-  if (emb.img.rows !== emb.y.length || emb.txt.rows !== emb.y.length) {
-    throw new Error("embedding: image, text and label rows must all be the test-set size");
-  }
-  const json = {
-    dataset: emb.dataset,
-    method: emb.method,
-    pca: emb.pca,
-    score: emb.score,
-    hyper: emb.hyper,
-    notes: emb.notes,
-  };
-  await Promise.all([
-    writeMatrix(ctx.out("img.npy"), emb.img),
-    writeMatrix(ctx.out("txt.npy"), emb.txt),
-    writeLabels(ctx.out("y.npy"), emb.y),
-    Deno.writeTextFile(ctx.out("embedding.json"), JSON.stringify(json, null, 2) + "\n"),
-  ]);
+  const { img, txt, y, dataset, method, pca, score, hyper, notes } = emb;
+  await writeEmbeddingArtifact(ctx.out, {
+    img,
+    txt,
+    y,
+    info: { dataset, method, pca, score, hyper, notes },
+  });
 }

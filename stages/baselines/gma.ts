@@ -22,8 +22,14 @@
  * `eigs(Wf, min(Factor, Σd_i), 'LA')` with unit-norm vectors.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+  typedParam,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import {
   blockMatrix,
   crossprod,
@@ -40,16 +46,15 @@ import {
   zeros,
 } from "../linalg/mod.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** The per-view graph/method of the GMA framework. */
 export type GmaMethod = "blm" | "cca" | "lda" | "mfa";
@@ -362,27 +367,23 @@ function splitRows(v: Matrix, dims: readonly number[]): Matrix[] {
 /** View order: which modality is GMA's view 1 (methods.md §6 uses text first). */
 export type ViewOrder = "image-text" | "text-image";
 
-/** Params shared by the GMA kinds (besides preprocessing); optional ones have Newgma defaults. */
-interface GmaKindParams extends PreprocessParams {
-  k: number;
-  lamda: number;
-  reguAlpha: number;
-  mult?: number[];
-  autopara?: boolean;
-  labels?: "class" | "per-sample";
-  align?: "all" | "class-means";
-  viewOrder: ViewOrder;
-  intraK?: number;
-  interK?: number;
-  [key: string]: unknown;
-}
+/** Params a GMA kind may leave out (`omit`); the run falls back to Newgma's defaults. */
+type GmaOptional = "reguAlpha" | "mult" | "autopara" | "labels" | "align" | "intraK" | "interK";
+
+/** The declared params of a GMA kind: every param, those in {@link GmaOptional} possibly left out. */
+type GmaSchema =
+  & Omit<ReturnType<typeof fullGmaParams>, GmaOptional>
+  & Partial<Pick<ReturnType<typeof fullGmaParams>, GmaOptional>>;
+
+/** Params shared by the GMA kinds (derived from {@link GmaSchema}). */
+type GmaKindParams = ParamsOf<GmaSchema>;
 
 /** Run GMA on a Feature set and write the Embedding (shared by blm, gmlda, gmmfa, cca/newgma). */
 export async function runGmaStage(
-  ctx: StageContext,
+  ctx: StageContext<GmaKindParams>,
   options: { method: GmaMethod; name: string },
 ): Promise<void> {
-  const p = ctx.params as unknown as GmaKindParams;
+  const p = ctx.params;
   const fs = await readFeatureSet(featureInput(ctx));
   const v = prepareViews(fs, p);
   const n = fs.yTrain.length;
@@ -430,8 +431,8 @@ export async function runGmaStage(
   });
 }
 
-/** Params of the GMA kinds, with per-kind defaults; `omit` drops params a kind does not use. */
-export function gmaParams(
+/** Every param of a GMA kind, with per-kind defaults. */
+function fullGmaParams(
   defaults: {
     k: number;
     lamda: number;
@@ -439,10 +440,9 @@ export function gmaParams(
     autopara?: boolean;
     intraK?: number;
     interK?: number;
-    omit?: readonly string[];
   },
-): StageKind["params"] {
-  const all: StageKind["params"] = {
+) {
+  return {
     ...preprocessParams(),
     k: { type: "integer", default: defaults.k, doc: "Factor: dimensions (capped at min view dim)" },
     lamda: { type: "number", default: defaults.lamda, doc: "Lamda (α): cross-view weight" },
@@ -451,7 +451,11 @@ export function gmaParams(
       default: defaults.reguAlpha ?? 1e-6,
       doc: "ReguAlpha: ridge on Df (mfa/cca: added twice, lda: once)",
     },
-    mult: { type: "array", default: [1, 1], doc: "Mult (γ scale of each view's D)" },
+    mult: typedParam<number[]>({
+      type: "array",
+      default: [1, 1],
+      doc: "Mult (γ scale of each view's D)",
+    }),
     autopara: {
       type: "boolean",
       default: defaults.autopara ?? false,
@@ -477,13 +481,20 @@ export function gmaParams(
     },
     intraK: { type: "integer", default: defaults.intraK ?? 5, doc: "MFA intrinsic neighbours k1" },
     interK: { type: "integer", default: defaults.interK ?? 20, doc: "MFA penalty pairs k2" },
-  };
+  } as const satisfies ParamSchema;
+}
+
+/** Params of the GMA kinds, with per-kind defaults; `omit` drops params a kind does not use. */
+export function gmaParams(
+  defaults: Parameters<typeof fullGmaParams>[0] & { omit?: readonly GmaOptional[] },
+): GmaSchema {
+  const all: GmaSchema = fullGmaParams(defaults);
   for (const k of defaults.omit ?? []) delete all[k];
   return all;
 }
 
 /** `blm`: Bilinear Model / GMPCA, the standard eigenproblem of Wf (unit-norm vectors). */
-export const blmKind: StageKind = {
+export const blmKind = defineKind({
   name: "blm",
   description: "BLM (GMA with A=XᵀX, B=I): Feature set → Embedding",
   module: import.meta.url,
@@ -495,10 +506,10 @@ export const blmKind: StageKind = {
   }),
   outputs: EMBEDDING_OUTPUTS,
   run: (ctx) => runGmaStage(ctx, { method: "blm", name: "blm" }),
-};
+});
 
 /** `gmlda`: GMA with LDA graphs (S_b, S_w). */
-export const gmldaKind: StageKind = {
+export const gmldaKind = defineKind({
   name: "gmlda",
   description: "GMLDA (GMA with LDA graphs): Feature set → Embedding",
   module: import.meta.url,
@@ -512,10 +523,10 @@ export const gmldaKind: StageKind = {
   }),
   outputs: EMBEDDING_OUTPUTS,
   run: (ctx) => runGmaStage(ctx, { method: "lda", name: "gmlda" }),
-};
+});
 
 /** `gmmfa`: GMA with Marginal Fisher Analysis graphs. */
-export const gmmfaKind: StageKind = {
+export const gmmfaKind = defineKind({
   name: "gmmfa",
   description: "GMMFA (GMA with MFA graphs): Feature set → Embedding",
   module: import.meta.url,
@@ -530,4 +541,4 @@ export const gmmfaKind: StageKind = {
   }),
   outputs: EMBEDDING_OUTPUTS,
   run: (ctx) => runGmaStage(ctx, { method: "mfa", name: "gmmfa" }),
-};
+});

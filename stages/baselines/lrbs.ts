@@ -10,21 +10,27 @@
  * (above 1, W = 0 is optimal).
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
-import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
-import { meanAveragePrecision } from "../eval/map.ts";
 import {
-  EMBEDDING_OUTPUTS,
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+  typedParam,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
+import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
+import { meanAveragePrecision } from "../retrieval/map.ts";
+import { mulberry32 } from "../util/rng.ts";
+import {
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Result of {@link svt}. */
 export interface SvtResult {
@@ -343,18 +349,6 @@ export function centerRowL2(m: Matrix, options: { mean?: ArrayLike<number> } = {
   return out;
 }
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A stratified hold-out split of row indices: about `fraction` of each class (at least one row
  * of a class with ≥ 2 rows) goes to validation.
@@ -369,7 +363,7 @@ export function stratifiedSplit(
     if (!byClass.has(c)) byClass.set(c, []);
     byClass.get(c)!.push(i);
   }
-  const r = rng(options.seed);
+  const r = mulberry32(options.seed);
   const fit: number[] = [], val: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const idx = byClass.get(c)!;
@@ -392,21 +386,11 @@ function takeRows(m: Matrix, rows: readonly number[]): Matrix {
   return out;
 }
 
-interface LrbsKindParams extends PreprocessParams {
-  rowL2: boolean;
-  lambda: number;
-  lambdaGrid: number[];
-  valFraction: number;
-  seed: number;
-  maxIter: number;
-  tol: number;
-  lipschitz: number;
-  monotone: boolean;
-  [key: string]: unknown;
-}
+/** Params of the kind, derived from {@link LRBS_PARAMS}. */
+type LrbsKindParams = ParamsOf<typeof LRBS_PARAMS>;
 
-async function runLrbs(ctx: StageContext): Promise<void> {
-  const p = ctx.params as unknown as LrbsKindParams;
+async function runLrbs(ctx: StageContext<LrbsKindParams>): Promise<void> {
+  const p = ctx.params;
   const fs = await readFeatureSet(featureInput(ctx));
   const v = prepareViews(fs, p);
   const prep = (m: Matrix) => (p.rowL2 ? centerRowL2(m) : m);
@@ -505,48 +489,51 @@ async function runLrbs(ctx: StageContext): Promise<void> {
   });
 }
 
+/** The declared params of `lrbsKind` (its params type, {@link LrbsKindParams}, derives from them). */
+const LRBS_PARAMS = {
+  ...preprocessParams({ normalize: "center" }),
+  rowL2: {
+    type: "boolean",
+    default: true,
+    doc: "after `normalize`, scale each row to unit L2 norm (§8: zero-mean, L2 rows)",
+  },
+  lambda: {
+    type: "number",
+    default: 0.01,
+    doc: "λ as a fraction of ‖∇f(0)‖₂ (used when lambdaGrid is empty)",
+  },
+  lambdaGrid: typedParam<number[]>({
+    type: "array",
+    default: [],
+    doc: "if non-empty, choose λ from these fractions on a stratified hold-out of train",
+  }),
+  valFraction: { type: "number", default: 0.2, doc: "hold-out fraction for lambdaGrid" },
+  seed: { type: "integer", default: 0, doc: "seed of the hold-out split" },
+  maxIter: { type: "integer", default: 500, doc: "FISTA iteration cap" },
+  tol: { type: "number", default: 1e-5, doc: "stop when |ΔF|/F < tol" },
+  lipschitz: {
+    type: "number",
+    default: 0,
+    doc: "initial L for backtracking (0 = ¼λ_max bound by power iteration; §8 says 1)",
+  },
+  monotone: {
+    type: "boolean",
+    default: true,
+    doc: "monotone FISTA (MFISTA); false = plain FISTA",
+  },
+} as const satisfies ParamSchema;
+
 /**
  * `lrbs` stage kind: nuclear-norm regularised bilinear similarity by (monotone) FISTA; the
  * embedding is img = x·W against txt = y (score `inner`, s = xᵀWy), both after the input
  * normalisation (column `normalize`, then `rowL2`).
  */
-export const lrbsKind: StageKind = {
+export const lrbsKind = defineKind({
   name: "lrbs",
   description: "low-rank bilinear similarity (nuclear norm, FISTA + SVT) → Embedding (x·W, y)",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    ...preprocessParams({ normalize: "center" }),
-    rowL2: {
-      type: "boolean",
-      default: true,
-      doc: "after `normalize`, scale each row to unit L2 norm (§8: zero-mean, L2 rows)",
-    },
-    lambda: {
-      type: "number",
-      default: 0.01,
-      doc: "λ as a fraction of ‖∇f(0)‖₂ (used when lambdaGrid is empty)",
-    },
-    lambdaGrid: {
-      type: "array",
-      default: [],
-      doc: "if non-empty, choose λ from these fractions on a stratified hold-out of train",
-    },
-    valFraction: { type: "number", default: 0.2, doc: "hold-out fraction for lambdaGrid" },
-    seed: { type: "integer", default: 0, doc: "seed of the hold-out split" },
-    maxIter: { type: "integer", default: 500, doc: "FISTA iteration cap" },
-    tol: { type: "number", default: 1e-5, doc: "stop when |ΔF|/F < tol" },
-    lipschitz: {
-      type: "number",
-      default: 0,
-      doc: "initial L for backtracking (0 = ¼λ_max bound by power iteration; §8 says 1)",
-    },
-    monotone: {
-      type: "boolean",
-      default: true,
-      doc: "monotone FISTA (MFISTA); false = plain FISTA",
-    },
-  },
+  params: LRBS_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runLrbs,
-};
+});

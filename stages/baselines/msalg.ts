@@ -9,20 +9,24 @@
  * similarity xᵀ Lx Lyᵀ y), or by cosine as an ablation.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from "../linalg/mod.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Options of {@link fitMsAlg}. */
 export interface MsAlgOptions {
@@ -122,14 +126,11 @@ export function projectMsAlg(
   });
 }
 
-interface MsAlgKindParams extends PreprocessParams {
-  k: number;
-  score: "inner" | "cosine";
-  [key: string]: unknown;
-}
+/** Params of the kind, derived from {@link MSALG_PARAMS}. */
+type MsAlgKindParams = ParamsOf<typeof MSALG_PARAMS>;
 
-async function runMsAlg(ctx: StageContext): Promise<void> {
-  const p = ctx.params as unknown as MsAlgKindParams;
+async function runMsAlg(ctx: StageContext<MsAlgKindParams>): Promise<void> {
+  const p = ctx.params;
   const fs = await readFeatureSet(featureInput(ctx));
   const v = prepareViews(fs, p);
   let classes = 0;
@@ -159,26 +160,29 @@ async function runMsAlg(ctx: StageContext): Promise<void> {
   });
 }
 
+/** The declared params of `msalgKind` (its params type, {@link MsAlgKindParams}, derives from them). */
+const MSALG_PARAMS = {
+  ...preprocessParams({ normalize: "none" }),
+  k: { type: "integer", default: 0, doc: "directions kept (0 = classes − 1, the rank of M)" },
+  score: {
+    type: "string",
+    default: "inner",
+    enum: ["inner", "cosine"],
+    doc: "native similarity: inner (xᵀLxLyᵀy, §7) or cosine (ablation)",
+  },
+} as const satisfies ParamSchema;
+
 /**
  * `msalg` stage kind: centre both views, take the top-k singular vectors of
  * M = Σ_c S^X_c (S^Y_c)ᵀ, embed x·Lx and y·Ly; native score = inner product (the bilinear
  * similarity).
  */
-export const msalgKind: StageKind = {
+export const msalgKind = defineKind({
   name: "msalg",
   description: "MsAlg/PMLS: top-k SVD of the class cross-moment Σ_c S^X_c S^Yᵀ_c → Embedding",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    ...preprocessParams({ normalize: "none" }),
-    k: { type: "integer", default: 0, doc: "directions kept (0 = classes − 1, the rank of M)" },
-    score: {
-      type: "string",
-      default: "inner",
-      enum: ["inner", "cosine"],
-      doc: "native similarity: inner (xᵀLxLyᵀy, §7) or cosine (ablation)",
-    },
-  },
+  params: MSALG_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runMsAlg,
-};
+});

@@ -6,26 +6,21 @@
  * (methods.md §6's `pcaIn` quirk lives in the baseline kinds' own `pca: pcain` param.)
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import {
-  FEATURE_SET_OUTPUTS,
-  featureInput,
-  FEATURES_INPUT,
-  type PcaViews,
-  readFeatureSet,
-  writeFeatureSet,
-} from "./common.ts";
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+} from "../../pipeline/types.ts";
+import { featureInput, FEATURES_INPUT, writeBaselineFeatureSet } from "./common.ts";
+import { FEATURE_SET_OUTPUTS, readFeatureSet } from "../formats/feature_set.ts";
 import { pcaSplit } from "./preprocess.ts";
 
-interface PcaKindParams {
-  k: number;
-  energy: number;
-  views: PcaViews;
-  [key: string]: unknown;
-}
+/** Params of the kind, derived from {@link PCA_PARAMS}. */
+type PcaKindParams = ParamsOf<typeof PCA_PARAMS>;
 
-async function runPca(ctx: StageContext): Promise<void> {
-  const p = ctx.params as unknown as PcaKindParams;
+async function runPca(ctx: StageContext<PcaKindParams>): Promise<void> {
+  const p = ctx.params;
   if (!(p.k > 0) && !(p.energy > 0 && p.energy <= 1)) {
     throw new Error(`pca: set k > 0 or energy in (0, 1] (got k = ${p.k}, energy = ${p.energy})`);
   }
@@ -50,25 +45,28 @@ async function runPca(ctx: StageContext): Promise<void> {
   }
   ctx.provenance.pca = info;
   fs.meta = { ...fs.meta, pca: info };
-  await writeFeatureSet(ctx, fs);
+  await writeBaselineFeatureSet(ctx, fs);
 }
 
+/** The declared params of `pcaKind` (its params type, {@link PcaKindParams}, derives from them). */
+const PCA_PARAMS = {
+  k: { type: "integer", default: 0, doc: "components to keep (0 = use energy)" },
+  energy: { type: "number", default: 0.95, doc: "variance fraction to keep when k = 0" },
+  views: {
+    type: "string",
+    default: "image",
+    enum: ["image", "text", "both"],
+    doc: "which views to reduce",
+  },
+} as const satisfies ParamSchema;
+
 /** `pca` stage kind (standard PCA on train, applied to both splits). */
-export const pcaKind: StageKind = {
+export const pcaKind = defineKind({
   name: "pca",
   description: "PCA fitted on train (k components or energy fraction): Feature set → Feature set",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    k: { type: "integer", default: 0, doc: "components to keep (0 = use energy)" },
-    energy: { type: "number", default: 0.95, doc: "variance fraction to keep when k = 0" },
-    views: {
-      type: "string",
-      default: "image",
-      enum: ["image", "text", "both"],
-      doc: "which views to reduce",
-    },
-  },
+  params: PCA_PARAMS,
   outputs: FEATURE_SET_OUTPUTS,
   run: runPca,
-};
+});

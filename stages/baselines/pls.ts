@@ -8,8 +8,13 @@
  * default, divided by sqrt(population std) per feature (the code's behaviour with both flags 0).
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import {
   columnMeans,
   columnStds,
@@ -21,16 +26,15 @@ import {
   zeros,
 } from "../linalg/mod.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Per-feature scaling applied before the PLS loop. */
 export type PlsScale = "sqrt-std" | "std" | "none";
@@ -132,16 +136,11 @@ export function fitPls(x: Matrix, y: Matrix, options: { k: number; scale?: PlsSc
   return { w: W, z: Z, c: cs, meanX, meanY, divX, divY };
 }
 
-interface PlsKindParams extends PreprocessParams {
-  k: number;
-  scale: PlsScale;
-  viewOrder: "image-text" | "text-image";
-  testTransform: "train" | "raw";
-  [key: string]: unknown;
-}
+/** Params of the kind, derived from {@link PLS_PARAMS}. */
+type PlsKindParams = ParamsOf<typeof PLS_PARAMS>;
 
-async function runPls(ctx: StageContext): Promise<void> {
-  const p = ctx.params as unknown as PlsKindParams;
+async function runPls(ctx: StageContext<PlsKindParams>): Promise<void> {
+  const p = ctx.params;
   const fs = await readFeatureSet(featureInput(ctx));
   const v = prepareViews(fs, p);
   const textFirst = p.viewOrder === "text-image";
@@ -177,38 +176,41 @@ async function runPls(ctx: StageContext): Promise<void> {
   });
 }
 
+/** The declared params of `plsKind` (its params type, {@link PlsKindParams}, derives from them). */
+const PLS_PARAMS = {
+  ...preprocessParams(),
+  k: { type: "integer", default: 9, doc: "PLS factors (≤ rank of view 1; Wiki text rank is 9)" },
+  scale: {
+    type: "string",
+    default: "sqrt-std",
+    enum: ["sqrt-std", "std", "none"],
+    doc: "per-feature divisor inside PLS (Sharma's code: sqrt of population std)",
+  },
+  viewOrder: {
+    type: "string",
+    default: "image-text",
+    enum: ["image-text", "text-image"],
+    doc: "which modality is X (view 1, deflated); §6: text-image",
+  },
+  testTransform: {
+    type: "string",
+    default: "train",
+    enum: ["train", "raw"],
+    doc: "train: map test with PLS's train mean/scale; raw: test·W directly (§6)",
+  },
+} as const satisfies ParamSchema;
+
 /**
  * `pls` stage kind: Feature set → Embedding. View 1 (`viewOrder`) is the deflated X side;
  * `testTransform: raw` projects the (preprocessed) test rows without PLS's own centring and
  * scaling, as Sharma's Newgma/TongJiayan retrieval does (§6).
  */
-export const plsKind: StageKind = {
+export const plsKind = defineKind({
   name: "pls",
   description: "PLS (Sharma's PLS_basesLatest): Feature set → Embedding",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    ...preprocessParams(),
-    k: { type: "integer", default: 9, doc: "PLS factors (≤ rank of view 1; Wiki text rank is 9)" },
-    scale: {
-      type: "string",
-      default: "sqrt-std",
-      enum: ["sqrt-std", "std", "none"],
-      doc: "per-feature divisor inside PLS (Sharma's code: sqrt of population std)",
-    },
-    viewOrder: {
-      type: "string",
-      default: "image-text",
-      enum: ["image-text", "text-image"],
-      doc: "which modality is X (view 1, deflated); §6: text-image",
-    },
-    testTransform: {
-      type: "string",
-      default: "train",
-      enum: ["train", "raw"],
-      doc: "train: map test with PLS's train mean/scale; raw: test·W directly (§6)",
-    },
-  },
+  params: PLS_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runPls,
-};
+});

@@ -17,7 +17,7 @@
  *   re-centred; test = test·axes, NOT re-centred.
  * @module
  */
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import {
   columnMeans,
   columnStds,

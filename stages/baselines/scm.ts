@@ -11,21 +11,25 @@
  * project's `nc` similarity is the cosine of ROW-CENTRED vectors, a different measure.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import type { Matrix } from "../tensor_io/npy.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+} from "../../pipeline/types.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { fitLogreg, type LogregModel, type Multiclass, predictProba } from "../linalg/logreg.ts";
 import { fitCca, projectCca } from "./cca.ts";
 import {
-  EMBEDDING_OUTPUTS,
   featureInput,
   FEATURES_INPUT,
   pcaApplied,
   prepareViews,
-  type PreprocessParams,
   preprocessParams,
-  readFeatureSet,
   writeEmbedding,
 } from "./common.ts";
+import { EMBEDDING_OUTPUTS } from "../formats/embedding.ts";
+import { readFeatureSet } from "../formats/feature_set.ts";
 
 /** Logistic-regression settings of SM/SCM. */
 export interface SemanticOptions {
@@ -88,19 +92,7 @@ export function semanticMatch(
 
 type Score = "cosine" | "nc" | "inner" | "euclidean";
 
-interface SemanticKindParams extends PreprocessParams {
-  c: number;
-  multiclass: Multiclass;
-  bias: boolean;
-  regularizeBias: boolean;
-  gradTol: number;
-  score: Score;
-  k: number;
-  reg: number;
-  [key: string]: unknown;
-}
-
-function lrParams(): StageKind["params"] {
+function lrParams() {
   return {
     c: { type: "number", default: 30, doc: "logistic regression C (objective ½‖W‖² + C Σ CE)" },
     multiclass: {
@@ -127,7 +119,7 @@ function lrParams(): StageKind["params"] {
       doc:
         "native similarity of the posteriors; cosine = the SVCL/Rasiwasia 'NC' (nc here is row-centred)",
     },
-  };
+  } as const satisfies ParamSchema;
 }
 
 function lrReport(m: LogregModel): string {
@@ -139,17 +131,21 @@ function lrReport(m: LogregModel): string {
   }`;
 }
 
-async function runSemantic(ctx: StageContext, method: "sm" | "scm"): Promise<void> {
-  const p = ctx.params as unknown as SemanticKindParams;
+async function runSemantic(
+  ctx: StageContext<SmParams>,
+  method: "sm" | "scm",
+  cca?: Pick<ScmParams, "k" | "reg">,
+): Promise<void> {
+  const p = ctx.params;
   const fs = await readFeatureSet(featureInput(ctx));
   const v = prepareViews(fs, p);
   const notes: string[] = [];
   let train = { img: v.img.train, txt: v.txt.train, labels: fs.yTrain };
   let test = { img: v.img.test, txt: v.txt.test };
   const hyper: Record<string, unknown> = { ...ctx.params, pcaComponents: v.pcaK };
-  if (method === "scm") {
-    const k = Math.min(p.k, v.img.train.cols, v.txt.train.cols);
-    const model = fitCca(v.img.train, v.txt.train, { k, reg: p.reg });
+  if (cca) {
+    const k = Math.min(cca.k, v.img.train.cols, v.txt.train.cols);
+    const model = fitCca(v.img.train, v.txt.train, { k, reg: cca.reg });
     const tr = projectCca(model, { x: v.img.train, y: v.txt.train });
     const te = projectCca(model, { x: v.img.test, y: v.txt.test });
     train = { img: tr.x!, txt: tr.y!, labels: fs.yTrain };
@@ -194,37 +190,52 @@ async function runSemantic(ctx: StageContext, method: "sm" | "scm"): Promise<voi
   });
 }
 
-function runSm(ctx: StageContext): Promise<void> {
+function runSm(ctx: StageContext<SmParams>): Promise<void> {
   return runSemantic(ctx, "sm");
 }
 
-function runScm(ctx: StageContext): Promise<void> {
-  return runSemantic(ctx, "scm");
+function runScm(ctx: StageContext<ScmParams>): Promise<void> {
+  return runSemantic(ctx, "scm", ctx.params);
 }
 
+/** The declared params of `sm` ({@link SmParams} derives from them). */
+const SM_PARAMS = {
+  ...preprocessParams({ normalize: "none" }),
+  ...lrParams(),
+} as const satisfies ParamSchema;
+
+/** Params of `sm`. */
+type SmParams = ParamsOf<typeof SM_PARAMS>;
+
+/** The declared params of `scm` ({@link ScmParams} derives from them). */
+const SCM_PARAMS = {
+  ...preprocessParams({ normalize: "zscore" }),
+  k: { type: "integer", default: 10, doc: "CCA components (capped at min view dim)" },
+  reg: { type: "number", default: 0, doc: "CCA ridge on both covariances" },
+  ...lrParams(),
+} as const satisfies ParamSchema;
+
+/** Params of `scm`. */
+type ScmParams = ParamsOf<typeof SCM_PARAMS>;
+
 /** `sm` stage kind: per-modality logistic-regression posteriors (Rasiwasia et al. 2010 SM). */
-export const smKind: StageKind = {
+export const smKind = defineKind({
   name: "sm",
   description: "semantic matching: per-modality L2 logistic-regression posteriors → Embedding",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: { ...preprocessParams({ normalize: "none" }), ...lrParams() },
+  params: SM_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runSm,
-};
+});
 
 /** `scm` stage kind: CCA (z-scored, k components), then SM on the projections. */
-export const scmKind: StageKind = {
+export const scmKind = defineKind({
   name: "scm",
   description: "semantic correlation matching: CCA then per-modality LR posteriors → Embedding",
   module: import.meta.url,
   inputs: FEATURES_INPUT,
-  params: {
-    ...preprocessParams({ normalize: "zscore" }),
-    k: { type: "integer", default: 10, doc: "CCA components (capped at min view dim)" },
-    reg: { type: "number", default: 0, doc: "CCA ridge on both covariances" },
-    ...lrParams(),
-  },
+  params: SCM_PARAMS,
   outputs: EMBEDDING_OUTPUTS,
   run: runScm,
-};
+});

@@ -10,7 +10,7 @@
  * deflate from the web-standard `DecompressionStream`, so no npm dependency is needed.
  * @module
  */
-import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf, typedParam } from "../../pipeline/types.ts";
 
 /** Archive formats this module reads. */
 export type ArchiveFormat = "tar" | "tar.gz" | "zip";
@@ -769,28 +769,24 @@ async function extractZip(
 const ARCHIVE_RE = /\.(tar|tar\.gz|tgz|zip)$/i;
 
 /** Params of the `extract` kind. */
-export interface ExtractParams extends Record<string, unknown> {
-  files: string[];
-  strip: number;
-  format: "auto" | ArchiveFormat;
-}
+export type ExtractParams = ParamsOf<typeof extractKind.params>;
 
 /**
  * `extract`: unpack the archives of the input `archive` (one file, or a directory: its files
  * named in `files`, or all `*.tar`, `*.tar.gz`, `*.tgz`, `*.zip` in it) into the output `data/`.
  */
-export const extractKind: StageKind = {
+export const extractKind = defineKind({
   name: "extract",
   description:
     "safely unpack tar / tar.gz / zip archives (refuses .., absolute paths, escaping links)",
   module: import.meta.url,
   inputs: { archive: "the archive: a download stage's `files` output (or one file of it)" },
   params: {
-    files: {
+    files: typedParam<string[]>({
       type: "array",
       default: [],
       doc: "archive file names inside the input directory; [] = every tar/tar.gz/tgz/zip there",
-    },
+    }),
     strip: { type: "integer", default: 0, doc: "leading path components to drop from each entry" },
     format: {
       type: "string",
@@ -801,7 +797,7 @@ export const extractKind: StageKind = {
   },
   outputs: ["data"],
   async run(ctx) {
-    const params = ctx.params as ExtractParams;
+    const params = ctx.params;
     const input = ctx.inputs.archive;
     if (input === undefined) {
       throw new Error(
@@ -849,4 +845,4 @@ export const extractKind: StageKind = {
     ctx.provenance.archives = archives.map(basename);
     ctx.provenance.extracted = { files: res.files, bytes: res.bytes };
   },
-};
+});

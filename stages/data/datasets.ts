@@ -17,11 +17,12 @@
  *   give the tags; 100 test images per class drawn with a recorded seed.
  * @module
  */
-import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
 import { readNpy, writeLabels } from "../tensor_io/npy.ts";
-import { mulberry32 } from "./lda.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { readHwangTagFile, singleClassOf } from "./pascal_tags.ts";
 import { type RawItem, type RawItems, xmlElements, xmlText } from "./text.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** The 20 VOC classes in the devkit's order. */
 export const VOC_CLASSES: readonly string[] = [
@@ -413,22 +414,7 @@ export async function findWikiDir(root: string): Promise<string> {
 }
 
 /** Params of the `raw-dataset` kind. */
-export interface RawDatasetParams extends Record<string, unknown> {
-  dataset: "wiki" | "pascal" | "labelme";
-  subdir: string;
-  seed: number;
-  testPerClass: number;
-  tagFormat: "hwang-mat" | "files";
-  tagVariables: string[];
-  vocabularySize: number;
-  includeDifficult: boolean;
-  tagFile: string;
-  vocabularyFile: string;
-  imagesDir: string;
-  annotationsDir: string;
-  expectTrain: number;
-  expectTest: number;
-}
+export type RawDatasetParams = ParamsOf<typeof rawDatasetKind.params>;
 
 /**
  * The warning for a dataset whose sizes differ from the paper's, or null when they agree (or no
@@ -452,7 +438,7 @@ export function sizeWarning(
  * take its XML annotations from a second input, `annotations` (a `labelme-annotations` output),
  * and Pascal its `train.mat`/`test.mat` tag files from `tags` (a `download` output).
  */
-export const rawDatasetKind: StageKind = {
+export const rawDatasetKind = defineKind({
   name: "raw-dataset",
   description: "lists, labels and splits of a raw dataset (wiki, pascal, labelme layouts)",
   module: import.meta.url,
@@ -477,11 +463,11 @@ export const rawDatasetKind: StageKind = {
       doc:
         "pascal: Hwang's train.mat/test.mat (input 'tags', else the root), or one file per image",
     },
-    tagVariables: {
+    tagVariables: typedParam<string[]>({
       type: "array",
       default: ["D1", "D2"],
       doc: "pascal hwang-mat: struct arrays of each .mat, concatenated in this order",
-    },
+    }),
     vocabularySize: {
       type: "integer",
       default: 399,
@@ -523,7 +509,7 @@ export const rawDatasetKind: StageKind = {
   },
   outputs: ["items.json", "y_train.npy", "y_test.npy", "dataset.json"],
   async run(ctx) {
-    const p = ctx.params as RawDatasetParams;
+    const p = ctx.params;
     const input = ctx.inputs.root;
     if (input === undefined) {
       throw new Error("raw-dataset needs an input named 'root' (an extract stage's data output)");
@@ -605,7 +591,7 @@ export const rawDatasetKind: StageKind = {
     if (warning) ctx.log(`warning: ${warning}`);
     ctx.provenance.split = source;
   },
-};
+});
 
 /**
  * `raw-features`: assemble a Feature-set artifact (docs/architecture.md) from the raw path's
@@ -622,15 +608,7 @@ export const rawFeaturesKind: StageKind = {
     dataset: "the raw-dataset stage (labels, split, classes)",
   },
   params: {},
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
+  outputs: FEATURE_SET_OUTPUTS,
   async run(ctx) {
     const { img, txt, dataset } = ctx.inputs;
     if (!img || !txt || !dataset) {

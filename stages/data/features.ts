@@ -33,13 +33,21 @@
  * stale.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import {
+  defineKind,
+  type ParamSchema,
+  type ParamsOf,
+  type StageContext,
+  typedParam,
+} from "../../pipeline/types.ts";
 import { readCsv } from "../tensor_io/csv.ts";
 import { readMat } from "../tensor_io/mat.ts";
 import { matPath, matToMatrix, type MatVariable } from "../tensor_io/mat_v5.ts";
-import { type Matrix, type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import { type NpyArray, readNpy, writeLabels, writeMatrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 import { decodeNpzArray } from "../tensor_io/npz.ts";
-import { sha256File } from "./download.ts";
+import { sha256File } from "../util/fs.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** File formats a reference may name. */
 export type FeatureFormat = "auto" | "mat" | "mat73" | "npy" | "npz" | "csv";
@@ -93,36 +101,7 @@ export interface SplitRef {
 }
 
 /** Params of the `features` kind. */
-export interface FeaturesParams extends Record<string, unknown> {
-  /** Dataset short name. */
-  dataset: string;
-  /** Default format. */
-  format: FeatureFormat;
-  /** Default file for matrix variables, or "". */
-  source: string;
-  /** Image features, training split (or null with `img` + `split`). */
-  img_train: MatrixRef | string | null;
-  /** Image features, test split. */
-  img_test: MatrixRef | string | null;
-  /** Text features, training split. */
-  txt_train: MatrixRef | string | null;
-  /** Text features, test split. */
-  txt_test: MatrixRef | string | null;
-  /** Training labels. */
-  labels_train: LabelRef | string | null;
-  /** Test labels. */
-  labels_test: LabelRef | string | null;
-  /** Image features of all samples, split by `split`. */
-  img: MatrixRef | string | null;
-  /** Text features of all samples, split by `split`. */
-  txt: MatrixRef | string | null;
-  /** Labels of all samples, split by `split`. */
-  labels: LabelRef | string | null;
-  /** How `img`, `txt` and `labels` split into train and test. */
-  split: SplitRef | null;
-  /** Class names, a names file, or null. */
-  classes: string[] | { file: string } | string | null;
-}
+export type FeaturesParams = ParamsOf<typeof FEATURES_PARAMS>;
 
 const FORMATS = ["auto", "mat", "mat73", "npy", "npz", "csv"] as const;
 const MATRICES = ["img_train", "img_test", "txt_train", "txt_test"] as const;
@@ -640,7 +619,7 @@ function checkRows(
   );
 }
 
-function refOf(p: FeaturesParams, name: string): MatrixRef {
+function refOf(p: FeaturesParams, name: (typeof MATRICES)[number] | "img" | "txt"): MatrixRef {
   return parseMatrixRef(p[name], { source: p.source, param: name });
 }
 
@@ -822,8 +801,78 @@ export function checkFeatureParams(p: Record<string, unknown>): string[] {
   return out;
 }
 
+/** The declared params of `features` (its params type, {@link FeaturesParams}, derives from them). */
+const FEATURES_PARAMS = {
+  dataset: { type: "string", doc: "dataset short name, e.g. wiki" },
+  format: {
+    type: "string",
+    default: "auto",
+    enum: FORMATS,
+    doc: "default format of matrix files (auto = by extension)",
+  },
+  source: { type: "string", default: "", doc: "default file for matrix variables" },
+  img_train: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "image features, train: 'var' of source, 'file#var', a file, or " +
+      "{file?, var?, format?, transpose?}; var is a path in MAT files (data.I_tr)",
+  }),
+  img_test: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "image features, test (as img_train)",
+  }),
+  txt_train: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "text features, train (as img_train)",
+  }),
+  txt_test: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "text features, test (as img_train)",
+  }),
+  labels_train: typedParam<LabelRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "train labels: a vector ({file, column?, base?} list, or {file?, var?, base?}) or " +
+      "an n×c one-hot matrix ({file?, var?, transpose?, multiLabel?: refuse|first})",
+  }),
+  labels_test: typedParam<LabelRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "test labels (as labels_train)",
+  }),
+  img: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "image features of all samples, with 'split' (instead of img_train/img_test)",
+  }),
+  txt: typedParam<MatrixRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "text features of all samples, with 'split'",
+  }),
+  labels: typedParam<LabelRef | string | null>({
+    type: "any",
+    default: null,
+    doc: "labels of all samples, with 'split'",
+  }),
+  split: typedParam<SplitRef | null>({
+    type: "any",
+    default: null,
+    doc: "{train, test?, base?, as?: auto|mask|indices}: index lists or a 0/1 mask " +
+      "(test defaults to the rest)",
+  }),
+  classes: typedParam<string[] | { file: string } | string | null>({
+    type: "any",
+    default: null,
+    doc: "names list, names file, or null",
+  }),
+} as const satisfies ParamSchema;
+
 /** The `features` stage kind. */
-export const features: StageKind = {
+export const features = defineKind({
   name: "features",
   description:
     "Load precomputed features + labels (MAT v5/v7.3 or HDF5 by path, npy, npz, CSV) into a feature set",
@@ -831,59 +880,12 @@ export const features: StageKind = {
   inputs: {
     raw: "optional: where relative file names are looked up (a download stage, or its `files`)",
   },
-  params: {
-    dataset: { type: "string", doc: "dataset short name, e.g. wiki" },
-    format: {
-      type: "string",
-      default: "auto",
-      enum: FORMATS,
-      doc: "default format of matrix files (auto = by extension)",
-    },
-    source: { type: "string", default: "", doc: "default file for matrix variables" },
-    img_train: {
-      type: "any",
-      default: null,
-      doc: "image features, train: 'var' of source, 'file#var', a file, or " +
-        "{file?, var?, format?, transpose?}; var is a path in MAT files (data.I_tr)",
-    },
-    img_test: { type: "any", default: null, doc: "image features, test (as img_train)" },
-    txt_train: { type: "any", default: null, doc: "text features, train (as img_train)" },
-    txt_test: { type: "any", default: null, doc: "text features, test (as img_train)" },
-    labels_train: {
-      type: "any",
-      default: null,
-      doc: "train labels: a vector ({file, column?, base?} list, or {file?, var?, base?}) or " +
-        "an n×c one-hot matrix ({file?, var?, transpose?, multiLabel?: refuse|first})",
-    },
-    labels_test: { type: "any", default: null, doc: "test labels (as labels_train)" },
-    img: {
-      type: "any",
-      default: null,
-      doc: "image features of all samples, with 'split' (instead of img_train/img_test)",
-    },
-    txt: { type: "any", default: null, doc: "text features of all samples, with 'split'" },
-    labels: { type: "any", default: null, doc: "labels of all samples, with 'split'" },
-    split: {
-      type: "any",
-      default: null,
-      doc: "{train, test?, base?, as?: auto|mask|indices}: index lists or a 0/1 mask " +
-        "(test defaults to the rest)",
-    },
-    classes: { type: "any", default: null, doc: "names list, names file, or null" },
-  },
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
+  params: FEATURES_PARAMS,
+  outputs: FEATURE_SET_OUTPUTS,
   files: featureFiles,
   validate: checkFeatureParams,
-  async run(ctx: StageContext) {
-    const p = ctx.params as FeaturesParams;
+  async run(ctx) {
+    const p = ctx.params;
     const problems = checkFeatureParams(p);
     if (problems.length) throw new Error(`features: ${problems[0]}`);
     if (!FORMATS.includes(p.format)) {
@@ -953,7 +955,7 @@ export const features: StageKind = {
     await Deno.writeTextFile(ctx.out("dataset.json"), JSON.stringify(meta, null, 2) + "\n");
     ctx.provenance.sources = source.sha256;
   },
-};
+});
 
 function relativeToRaw(path: string, raw: string | undefined): string {
   if (!raw) return path;

@@ -17,20 +17,14 @@
  * @module
  */
 import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
 import { readNpy, writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
 import type { RawItems } from "./text.ts";
+import { FEATURE_SET_OUTPUTS } from "../formats/feature_set.ts";
 
 /** Params of `image-tensors`. */
-export interface ImageTensorsParams extends Record<string, unknown> {
-  /** Output side in pixels. */
-  size: number;
-  /** Images decoded per batch (the resume granularity). */
-  batch: number;
-  /** Resize kernel. */
-  kernel: ResizeKernel;
-}
+export type ImageTensorsParams = ParamsOf<typeof imageTensorsKind.params>;
 
 /** Options of {@link decodeImagesResumable}. */
 export interface DecodeOptions {
@@ -95,7 +89,7 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
  * (raw-dataset), `root` (the extracted data), `txt` (text features: lda-text, tag-counts or a
  * Feature set). Outputs the six Feature-set matrices and `dataset.json`.
  */
-export const imageTensorsKind: StageKind = {
+export const imageTensorsKind = defineKind({
   name: "image-tensors",
   description: "Feature set with decoded, cropped, resized, caffe-preprocessed images [n,H,W,3]",
   module: import.meta.url,
@@ -114,17 +108,9 @@ export const imageTensorsKind: StageKind = {
       doc: "resize kernel",
     },
   },
-  outputs: [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-    "dataset.json",
-  ],
-  async run(ctx: StageContext) {
-    const p = ctx.params as ImageTensorsParams;
+  outputs: FEATURE_SET_OUTPUTS,
+  async run(ctx) {
+    const p = ctx.params;
     const { dataset, root, txt } = ctx.inputs;
     if (dataset === undefined || root === undefined || txt === undefined) {
       throw new Error(
@@ -179,4 +165,4 @@ export const imageTensorsKind: StageKind = {
     await Deno.writeTextFile(ctx.out("dataset.json"), JSON.stringify(meta, null, 2));
     ctx.provenance.imageTensors = { ...image, seconds: (performance.now() - t0) / 1000 };
   },
-};
+});

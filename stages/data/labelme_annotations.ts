@@ -21,37 +21,13 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import {
-  exists,
-  FatalHttpError,
-  fetchRunOptions,
-  fetchToFile,
-  readLock,
-  safeRelativePath,
-  sha256File,
-  updateLock,
-} from "./download.ts";
+import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
+import { exists, safeRelativePath, sha256File } from "../util/fs.ts";
+import { FatalHttpError, fetchRunOptions, fetchToFile } from "../util/http.ts";
+import { readLock, updateLock } from "../util/lock.ts";
 
 /** Params of the `labelme-annotations` kind. */
-export interface LabelMeAnnotationsParams extends Record<string, unknown> {
-  /** LabelMe folder name, e.g. `spatial_envelope_256x256_static_8outdoorcategories`. */
-  folder: string;
-  /** Directory of the images inside the input root (default: the folder name). */
-  imagesDir: string;
-  /** URL template; `{folder}` and `{stem}` are replaced ('' = mirror only). */
-  url: string;
-  /** Mirror directory of the XML files, relative to the mirror ('' = `labelme/Annotations/{folder}`). */
-  mirror_dir: string;
-  /** Output directory of the XML files inside `data/` ('' = `Annotations/{folder}`). */
-  annotations_dir: string;
-  /** Largest tolerated fraction of images without an annotation. */
-  maxMissing: number;
-  /** Files fetched at once. */
-  concurrency: number;
-  /** Lock file ('' = --lock or ./downloads.lock.json). */
-  lock: string;
-}
+export type LabelMeAnnotationsParams = ParamsOf<typeof labelmeAnnotationsKind.params>;
 
 /** What {@link fetchAnnotations} found. */
 export interface AnnotationSet {
@@ -184,7 +160,7 @@ function fill(template: string, values: Record<string, string>): string {
 }
 
 /** The `labelme-annotations` stage kind. */
-export const labelmeAnnotationsKind: StageKind = {
+export const labelmeAnnotationsKind = defineKind({
   name: "labelme-annotations",
   description: "LabelMe XML annotations of every image, one file each (mirror, then the server)",
   module: import.meta.url,
@@ -223,8 +199,8 @@ export const labelmeAnnotationsKind: StageKind = {
     lock: { type: "string", default: "", doc: "lock file ('' = --lock or ./downloads.lock.json)" },
   },
   outputs: ["data", "annotations.json"],
-  async run(ctx: StageContext) {
-    const p = ctx.params as LabelMeAnnotationsParams;
+  async run(ctx) {
+    const p = ctx.params;
     const root = ctx.inputs.root;
     if (root === undefined) {
       throw new Error(
@@ -302,4 +278,4 @@ export const labelmeAnnotationsKind: StageKind = {
     );
     ctx.provenance.annotations = summary;
   },
-};
+});

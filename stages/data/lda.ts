@@ -7,8 +7,9 @@
  * p(z = k) ∝ (ndk[d,k] + α) · (nwk[w,k] + β) / (nk[k] + Vβ).
  * @module
  */
-import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
+import { mulberry32 } from "../util/rng.ts";
 import { buildVocabulary, type RawItems, readItemsFile, tokenize, wikiText } from "./text.ts";
 
 /** A corpus in token form: document d holds tokens `words[offsets[d] .. offsets[d+1])`. */
@@ -55,18 +56,6 @@ export interface LdaModel {
   theta: Float64Array;
   /** Final topic of every training token. */
   z: Int32Array;
-}
-
-/** A small, fast, seedable PRNG (mulberry32); returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkCorpus(c: Corpus): void {
@@ -236,24 +225,14 @@ export function toCorpus(docs: string[][], vocab: Map<string, number>): Corpus {
 }
 
 /** Params of the `lda-text` kind. */
-export interface LdaTextParams extends Record<string, unknown> {
-  topics: number;
-  alpha: number;
-  beta: number;
-  sweeps: number;
-  foldSweeps: number;
-  average: number;
-  seed: number;
-  minCount: number;
-  stopwords: boolean;
-}
+export type LdaTextParams = ParamsOf<typeof ldaTextKind.params>;
 
 /**
  * `lda-text`: LDA topic proportions of the documents of a `raw-dataset` object. Fits on the train
  * documents, folds in the test documents. Outputs `txt_train.npy`, `txt_test.npy` (float64, rows
  * sum to 1), `topics.json` (top words per topic) and `vocab.json`.
  */
-export const ldaTextKind: StageKind = {
+export const ldaTextKind = defineKind({
   name: "lda-text",
   description: "LDA topic features of raw texts (collapsed Gibbs; fit on train, fold-in test)",
   module: import.meta.url,
@@ -274,7 +253,7 @@ export const ldaTextKind: StageKind = {
   },
   outputs: ["txt_train.npy", "txt_test.npy", "topics.json", "vocab.json"],
   async run(ctx) {
-    const p = ctx.params as LdaTextParams;
+    const p = ctx.params;
     const items: RawItems = await readItemsFile(ctx.inputs);
     const root = ctx.inputs.root;
     const docsOf = async (split: "train" | "test") => {
@@ -340,4 +319,4 @@ export const ldaTextKind: StageKind = {
       tokens: train.words.length,
     };
   },
-};
+});

@@ -5,7 +5,7 @@
  */
 import type { StageKind } from "../../pipeline/types.ts";
 import { extractKind } from "./archive.ts";
-import { imageFeaturesKind } from "./cnn/image_features.ts";
+import { imageFeaturesKind } from "./image_features.ts";
 import { rawDatasetKind, rawFeaturesKind } from "./datasets.ts";
 import { download } from "./download.ts";
 import { features } from "./features.ts";

@@ -4,7 +4,7 @@
  * and the `tag-counts` stage kind (Pascal: a fixed 399-word list; LabelMe: tags seen > 3 times).
  * @module
  */
-import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
 
 /** English stop words (the NLTK list plus a few web/markup leftovers). */
@@ -185,11 +185,7 @@ export async function readItemsFile(inputs: Record<string, string>): Promise<Raw
 }
 
 /** Params of the `tag-counts` kind. */
-export interface TagCountsParams extends Record<string, unknown> {
-  minCount: number;
-  vocabFrom: "train" | "all";
-  useDatasetVocabulary: boolean;
-}
+export type TagCountsParams = ParamsOf<typeof tagCountsKind.params>;
 
 /**
  * `tag-counts`: word-count vectors over the tag vocabulary. Items with `tagIds` (Pascal's Hwang
@@ -198,7 +194,7 @@ export interface TagCountsParams extends Record<string, unknown> {
  * `minCount` times (LabelMe: "more than 3 times" = 4). Outputs `txt_train.npy`, `txt_test.npy`,
  * `vocab.json`.
  */
-export const tagCountsKind: StageKind = {
+export const tagCountsKind = defineKind({
   name: "tag-counts",
   description: "tag word-count vectors (fixed vocabulary, or tags seen ≥ minCount times)",
   module: import.meta.url,
@@ -223,7 +219,7 @@ export const tagCountsKind: StageKind = {
   },
   outputs: ["txt_train.npy", "txt_test.npy", "vocab.json"],
   async run(ctx) {
-    const p = ctx.params as TagCountsParams;
+    const p = ctx.params;
     const dir = ctx.inputs.dataset;
     if (dir === undefined) throw new Error("tag-counts needs an input named 'dataset'");
     const items = JSON.parse(await Deno.readTextFile(`${dir}/items.json`)) as RawItems;
@@ -276,4 +272,4 @@ export const tagCountsKind: StageKind = {
       ...(byIds ? { from: "tag indices" } : {}),
     };
   },
-};
+});

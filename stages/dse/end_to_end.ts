@@ -8,7 +8,7 @@
  * @module
  */
 import type { StageKind } from "../../pipeline/types.ts";
-import { RESNET_BACKBONES } from "./resnet_backbone.ts";
+import { RESNET_BACKBONES } from "../nn/resnet_backbone.ts";
 import { createTrainDseKind } from "./train.ts";
 
 /** `train-dse` with the ResNet backbones (`resnet50`, `resnet50-random`, `resnet-tiny[-random]`). */

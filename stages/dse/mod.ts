@@ -8,7 +8,6 @@ import { trainDseEndToEndKind } from "./end_to_end.ts";
 
 export { createTrainDseKind, trainDseKind } from "./train.ts";
 export { trainDseEndToEndKind } from "./end_to_end.ts";
-export { BACKEND_ORDER } from "./backend.ts";
 export type { ImageBackbone, ImageBackboneFactory } from "./model.ts";
 
 /** The kinds of this group. */

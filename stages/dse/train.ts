@@ -21,10 +21,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Params, StageContext, StageKind } from "../../pipeline/types.ts";
-import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
-import { resolveBackendName, selectBackend } from "./backend.ts";
-import { registerGradients } from "./gradients.ts";
+import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
+import { type NpyArray, readNpy, writeNpy } from "../tensor_io/npy.ts";
+import { readFeatureSetArrays } from "../formats/feature_set.ts";
+import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";
+import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { registerGradients } from "../nn/gradients.ts";
 import { centerUpdate, oneHot } from "./losses.ts";
 import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
 import { VSE_MARGIN } from "./loss_vse.ts";
@@ -45,45 +47,10 @@ import {
   trainableVariables,
   updateRunningStats,
 } from "./model.ts";
-import { Rng, type RngState } from "./rng.ts";
+import { Rng, type RngState } from "../util/rng.ts";
 
-/** Resolved parameters of `train-dse`. */
-export interface DseParams extends Params {
-  /** Loss, by its name in the registry (`loss_registry.ts`). */
-  loss: LossKind;
-  /** Hinge margin α (vse0, vsepp). */
-  margin: number;
-  /** Initial temperature τ₀ (infonce; learned from there). */
-  temperature: number;
-  /** λ (center-loss weight for CS, pull weight for DS); null = the paper's default for the loss. */
-  lambda: number | string | null;
-  /** Center update rate α (CS). */
-  alpha: number;
-  /** Embedding width d. */
-  dim: number;
-  /** Maximum epochs. */
-  epochs: number;
-  /** Batch size (half images, half texts). */
-  batch: number;
-  /** Adam learning rate. */
-  lr: number;
-  /** Coupled L2 weight decay on kernels. */
-  weight_decay: number;
-  /** Epochs without training-accuracy gain before lr ×0.1. */
-  plateau_patience: number;
-  /** Epochs without training-accuracy gain before stopping. */
-  stop_patience: number;
-  /** Seed of initialisation and sampling. */
-  seed: number;
-  /** `features` or `end-to-end`. */
-  image_branch: "features" | "end-to-end";
-  /** Backbone name for `end-to-end`. */
-  backbone: string;
-  /** How texts are matched to images in a batch (class-balanced losses; paired losses always pair). */
-  pairing: "label" | "pair";
-  /** Input normalisation (train statistics). */
-  normalize: "none" | "zscore" | "l2";
-}
+/** Resolved parameters of `train-dse`, derived from {@link DSE_PARAMS}. */
+export type DseParams = ParamsOf<typeof DSE_PARAMS>;
 
 /** The paper's default λ per loss. */
 export const DEFAULT_LAMBDA: Record<LossKind, number> = {
@@ -742,50 +709,23 @@ export async function trainDse(
 // ---------------------------------------------------------------------------------------------
 // The stage kind
 
-async function readF32(path: string): Promise<{ data: Float32Array; shape: number[] }> {
-  const a = await readNpy(path);
-  const data = a.data instanceof Float32Array
-    ? a.data
-    : Float32Array.from(a.data as ArrayLike<number>);
-  return { data, shape: a.shape };
-}
-
 /** Load a Feature-set artifact directory (docs/architecture.md) into {@link DseData}. */
 export async function loadFeatureSet(
   dir: string,
 ): Promise<DseData & { meta: Record<string, unknown> }> {
-  const need = [
-    "img_train.npy",
-    "img_test.npy",
-    "txt_train.npy",
-    "txt_test.npy",
-    "y_train.npy",
-    "y_test.npy",
-  ];
-  for (const f of need) {
-    try {
-      await Deno.stat(`${dir}/${f}`);
-    } catch {
-      throw new Error(
-        `train-dse: input data (${dir}) lacks ${f}; give a Feature-set artifact (img/txt/y _train/_test .npy)`,
-      );
-    }
-  }
-  let meta: Record<string, unknown> = {};
-  try {
-    meta = JSON.parse(await Deno.readTextFile(`${dir}/dataset.json`));
-  } catch {
-    // optional
-  }
-  const yTrain = Int32Array.from((await readNpy(`${dir}/y_train.npy`)).data as ArrayLike<number>);
-  const yTest = Int32Array.from((await readNpy(`${dir}/y_test.npy`)).data as ArrayLike<number>);
+  const fs = await readFeatureSetArrays(dir);
+  const f32 = (a: NpyArray) => ({
+    data: a.data instanceof Float32Array ? a.data : Float32Array.from(a.data),
+    shape: a.shape,
+  });
+  const { meta, yTrain, yTest } = fs;
   const classes = Array.isArray(meta.classes) ? meta.classes.length : 0;
   const numClasses = Math.max(classes, ...yTrain, ...yTest) + (classes ? 0 : 1);
   return {
-    imgTrain: await readF32(`${dir}/img_train.npy`),
-    imgTest: await readF32(`${dir}/img_test.npy`),
-    txtTrain: await readF32(`${dir}/txt_train.npy`),
-    txtTest: await readF32(`${dir}/txt_test.npy`),
+    imgTrain: f32(fs.img.train),
+    imgTest: f32(fs.img.test),
+    txtTrain: f32(fs.txt.train),
+    txtTest: f32(fs.txt.test),
     yTrain,
     yTest,
     numClasses: classes || numClasses,
@@ -806,11 +746,11 @@ export const DSE_PARAMS = {
     default: CLIP_TEMPERATURE,
     doc: "initial temperature τ₀ of infonce (then learned)",
   },
-  lambda: {
+  lambda: typedParam<number | string | null>({
     type: "any",
     default: null,
     doc: "λ: center-loss weight (cs, paper 0.01) / pull weight (ds, paper 0.1); null = paper's",
-  },
+  }),
   alpha: { type: "number", default: 0.5, doc: "center update rate α (cs)" },
   dim: { type: "integer", default: 2048, doc: "embedding width d" },
   epochs: { type: "integer", default: 400, doc: "maximum epochs" },
@@ -866,8 +806,8 @@ export function createTrainDseKind(
      */
     module?: string;
   } = {},
-): StageKind {
-  return {
+): StageKind<DseParams> {
+  return defineKind({
     name: "train-dse",
     description:
       "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE) on a feature set; writes test embeddings",
@@ -876,11 +816,11 @@ export function createTrainDseKind(
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
       backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
     },
-    params: DSE_PARAMS as unknown as StageKind["params"],
-    outputs: ["img.npy", "txt.npy", "y.npy", "embedding.json", "centers.npy", "history.json"],
+    params: DSE_PARAMS,
+    outputs: [...EMBEDDING_OUTPUTS, "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
-    run: async (ctx: StageContext) => {
-      const p = ctx.params as DseParams;
+    run: async (ctx) => {
+      const p = ctx.params;
       if (!ctx.inputs.data) {
         throw new Error(
           "train-dse: needs an input `data` (a Feature-set artifact, e.g. wiki-data)",
@@ -914,17 +854,14 @@ export function createTrainDseKind(
       ctx.provenance.resumed_from_epoch = res.resumedFrom;
       if (res.backbone) ctx.provenance.backbone = res.backbone;
       const m = data.yTest.length;
-      await writeNpy(ctx.out("img.npy"), res.imgEmb, [m, p.dim]);
-      await writeNpy(ctx.out("txt.npy"), res.txtEmb, [m, p.dim]);
-      await writeLabels(ctx.out("y.npy"), data.yTest);
       await writeNpy(ctx.out("centers.npy"), res.centers, [data.numClasses, p.dim]);
       // The object must be a function of its key: wall-clock seconds go to the manifest
       // (provenance), not into history.json.
       ctx.provenance.epoch_seconds = res.history.map((h) => Number(h.seconds.toFixed(3)));
       const history = res.history.map(({ seconds: _s, ...rec }) => rec);
       await Deno.writeTextFile(ctx.out("history.json"), JSON.stringify(history, null, 1));
-      const embedding = {
-        dataset: data.meta.dataset ?? "unknown",
+      const embedding: EmbeddingInfo = {
+        dataset: String(data.meta.dataset ?? "unknown"),
         method: lossSpec(p.loss).method,
         pca: false,
         score: "cosine",
@@ -955,9 +892,14 @@ export function createTrainDseKind(
           "weight decay is coupled L2 on FC kernels and W (Keras kernel_regularizer)",
         ],
       };
-      await Deno.writeTextFile(ctx.out("embedding.json"), JSON.stringify(embedding, null, 1));
+      await writeEmbedding(ctx.out, {
+        img: { data: res.imgEmb, shape: [m, p.dim] },
+        txt: { data: res.txtEmb, shape: [m, p.dim] },
+        y: data.yTest,
+        info: embedding,
+      });
     },
-  };
+  });
 }
 
 /** The `train-dse` kind with no end-to-end backbone registered. */

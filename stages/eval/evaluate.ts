@@ -8,11 +8,12 @@
  * @module
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
-import { type Matrix, readLabels, readMatrix } from "../tensor_io/npy.ts";
-import { type DirectionResult, evaluateDirection, scopeGrid } from "./curves.ts";
-import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "./map.ts";
+import { type Embedding, readEmbedding } from "../formats/embedding.ts";
+
+import { type DirectionResult, evaluateDirection, scopeGrid } from "../retrieval/curves.ts";
+import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "../retrieval/map.ts";
 import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
-import { pairedRecall, type RecallResult } from "./recall.ts";
+import { pairedRecall, type RecallResult } from "../retrieval/recall.ts";
 
 /** Params of the `evaluate` kind. */
 export interface EvaluateParams extends Record<string, unknown> {
@@ -24,87 +25,6 @@ export interface EvaluateParams extends Record<string, unknown> {
   label: string;
   /** Dataset id for the rows; empty = embedding.json's `dataset`. */
   dataset: string;
-}
-
-/** The metadata of an Embedding artifact (`embedding.json`). */
-export interface EmbeddingInfo {
-  /** Dataset id. */
-  dataset: string;
-  /** Method label. */
-  method: string;
-  /** Whether PCA was applied on the image side. */
-  pca: boolean;
-  /** The method's native similarity. */
-  score: Similarity;
-  /** Hyper-parameters, free-form. */
-  hyper?: Record<string, unknown>;
-  /** Notes, free-form. */
-  notes?: string[];
-}
-
-/** A loaded Embedding artifact. */
-export interface Embedding {
-  /** Test image embeddings. */
-  img: Matrix;
-  /** Test text embeddings. */
-  txt: Matrix;
-  /** Test labels, shared by the pairs. */
-  y: Int32Array;
-  /** embedding.json. */
-  info: EmbeddingInfo;
-}
-
-/** Read and validate an Embedding artifact directory. */
-export async function readEmbedding(dir: string): Promise<Embedding> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(`${dir}/embedding.json`));
-  } catch (e) {
-    throw new Error(
-      `${dir}/embedding.json: cannot read (${(e as Error).message}); ` +
-        `the \`emb\` input must be an Embedding stage's object`,
-    );
-  }
-  const info = raw as Partial<EmbeddingInfo>;
-  if (typeof info.dataset !== "string" || typeof info.method !== "string") {
-    throw new Error(`${dir}/embedding.json: "dataset" and "method" must be strings`);
-  }
-  if (typeof info.pca !== "boolean") {
-    throw new Error(`${dir}/embedding.json: "pca" must be true or false`);
-  }
-  if (!SIMILARITIES.includes(info.score as Similarity)) {
-    throw new Error(
-      `${dir}/embedding.json: "score" is ${JSON.stringify(info.score)}; use one of ${SIMILARITIES}`,
-    );
-  }
-  const [img, txt, y] = await Promise.all([
-    readMatrix(`${dir}/img.npy`),
-    readMatrix(`${dir}/txt.npy`),
-    readLabels(`${dir}/y.npy`),
-  ]);
-  if (img.cols !== txt.cols) {
-    throw new Error(
-      `${dir}: img.npy is ${img.rows}×${img.cols} but txt.npy is ${txt.rows}×${txt.cols}; ` +
-        `both must have the embedding width`,
-    );
-  }
-  if (img.rows !== y.length || txt.rows !== y.length) {
-    throw new Error(
-      `${dir}: img.npy has ${img.rows} rows, txt.npy ${txt.rows}, y.npy ${y.length}; ` +
-        `they must be the same test pairs`,
-    );
-  }
-  for (const [name, m] of [["img", img], ["txt", txt]] as const) {
-    for (let i = 0; i < m.data.length; i++) {
-      if (!Number.isFinite(m.data[i])) {
-        throw new Error(
-          `${dir}/${name}.npy: value ${m.data[i]} at row ${Math.floor(i / m.cols)}; ` +
-            `embeddings must be finite (did training diverge?)`,
-        );
-      }
-    }
-  }
-  return { img, txt, y, info: info as EmbeddingInfo };
 }
 
 /** Resolve the `similarities` param against the native score; duplicates are dropped. */

@@ -60,7 +60,7 @@ export const RECALL_FIELDS = [
   "t2i_meanr",
 ] as const;
 
-/** One direction's R@K and ranks, as `stages/eval/recall.ts` computes them. */
+/** One direction's R@K and ranks, as `stages/retrieval/recall.ts` computes them. */
 export interface DirectionRecall {
   /** Recall@1. */
   r1: number;

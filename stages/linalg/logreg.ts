@@ -9,7 +9,7 @@
  * sigmoids normalised to sum to 1 (liblinear `-s 0 -b 1`).
  * @module
  */
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "./matrix.ts";
 import { minimizeLbfgs } from "./lbfgs.ts";
 
 /** Multiclass scheme. */

@@ -9,12 +9,22 @@
  * stay on the loops here on both backends, so their rounding does not depend on the backend.
  * @module
  */
-import { Matrix as MlMatrix } from "ml-matrix";
-import type { Matrix } from "../tensor_io/npy.ts";
+import { Matrix as MlMatrixClass } from "ml-matrix";
+
+/** ml-matrix's matrix ({@link toMl}, {@link fromMl}). */
+export type MlMatrix = MlMatrixClass;
 import { activeLapack } from "./backend.ts";
 import type { Lapack } from "./lapack.ts";
 
-export type { Matrix };
+/** A dense row-major matrix of float64, the working type of the numerics. */
+export interface Matrix {
+  /** Number of rows (samples). */
+  rows: number;
+  /** Number of columns (features). */
+  cols: number;
+  /** Row-major values, length rows*cols. */
+  data: Float64Array;
+}
 
 /** A `rows × cols` matrix of zeros. */
 export function zeros(rows: number, cols: number): Matrix {
@@ -367,7 +377,7 @@ export function blockMatrix(blocks: readonly (readonly (Matrix | null)[])[]): Ma
 
 /** Convert to an `ml-matrix` Matrix (copies). */
 export function toMl(m: Matrix): MlMatrix {
-  const out = new MlMatrix(m.rows, m.cols);
+  const out = new MlMatrixClass(m.rows, m.cols);
   for (let i = 0; i < m.rows; i++) {
     for (let j = 0; j < m.cols; j++) out.set(i, j, m.data[i * m.cols + j]);
   }

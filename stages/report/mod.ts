@@ -206,4 +206,4 @@ export const reportKind: StageKind<ReportParams> = {
 };
 
 /** The kinds of the report group. */
-export const kinds: StageKind[] = [reportKind as unknown as StageKind];
+export const kinds: StageKind[] = [reportKind];

@@ -4,7 +4,8 @@
  * Rayleigh–Ritz step, so a 1386×2048 embedding costs ~100 mat-vecs, not a 2048² eigensolve.
  * @module
  */
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
+import { mulberry32 } from "../util/rng.ts";
 
 /** A fitted 2-D PCA. */
 export interface Pca2 {
@@ -47,18 +48,6 @@ export function stackRows(parts: Matrix[]): Matrix {
     o += p.data.length;
   }
   return { rows, cols, data };
-}
-
-// Deterministic pseudo-random start (mulberry32), so figures are reproducible.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Gram–Schmidt (two passes: "twice is enough") on k vectors of length d stored row-major. A vector

@@ -2,7 +2,7 @@
  * Numeric CSV / TSV / whitespace-separated matrices, for users who bring their own features.
  * @module
  */
-import type { Matrix } from "./npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 
 /** Options of {@link parseCsv}. */
 export interface CsvOptions {

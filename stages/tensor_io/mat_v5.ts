@@ -17,7 +17,7 @@
  * @module
  */
 import { inflateSync } from "node:zlib";
-import type { Matrix } from "./npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 
 /** MATLAB array classes this reader can return values for. */
 export type MatNumericClass =

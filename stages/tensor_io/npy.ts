@@ -4,6 +4,7 @@
  * Every matrix artifact in this project is an `.npy` file, so `numpy.load` opens it.
  * @module
  */
+import type { Matrix } from "../linalg/matrix.ts";
 
 /** The dtypes we read and write. */
 export type NpyDtype =
@@ -37,16 +38,6 @@ export interface NpyArray {
   shape: number[];
   /** Values, C (row-major) order. int64 is decoded into Float64Array (exact up to 2^53). */
   data: NumericArray | Float64Array;
-}
-
-/** A dense row-major matrix of float64, the working type of the numerics. */
-export interface Matrix {
-  /** Number of rows (samples). */
-  rows: number;
-  /** Number of columns (features). */
-  cols: number;
-  /** Row-major values, length rows*cols. */
-  data: Float64Array;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY

@@ -9,11 +9,7 @@ import h5wasm from "h5wasm";
 import { crc32Update } from "../../stages/data/archive.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
 import { encodeMat, matRow, matStruct, matText } from "./mat_writer.ts";
-import {
-  type ResNetConfig,
-  resnetUnits,
-  type ResNetWeights,
-} from "../../stages/data/cnn/resnet.ts";
+import { type ResNetConfig, resnetUnits, type ResNetWeights } from "../../stages/nn/resnet.ts";
 
 /** One entry for {@link tarBytes} / {@link zipBytes}. */
 export interface FixtureEntry {

@@ -6,9 +6,9 @@
  * with the file name of ResNet-50's, an ONNX AlexNet with bvlcalexnet's initializer names).
  * @module
  */
-import { RESNET_TINY } from "../../stages/dse/resnet_backbone.ts";
+import { RESNET_TINY } from "../../stages/nn/resnet_backbone.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
-import { randomResNetWeights } from "../../stages/data/cnn/resnet.ts";
+import { randomResNetWeights } from "../../stages/nn/resnet.ts";
 import {
   dirEntries,
   onnxBytes,

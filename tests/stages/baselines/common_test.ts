@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  featureInput,
-  prepareViews,
-  readFeatureSet,
-  writeEmbedding,
-  writeFeatureSet,
-} from "../../../stages/baselines/common.ts";
+import { featureInput, prepareViews, writeEmbedding } from "../../../stages/baselines/common.ts";
+import { readFeatureSet, writeFeatureSet } from "../../../stages/formats/feature_set.ts";
 import { fromRows, toRows } from "../../../stages/linalg/mod.ts";
 import { readLabels, readMatrix, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 
@@ -19,7 +14,7 @@ const fs0 = {
 
 async function dirOf(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "fs-" });
-  await writeFeatureSet({ out: (n) => `${dir}/${n}` }, fs0);
+  await writeFeatureSet((n) => `${dir}/${n}`, fs0);
   return dir;
 }
 

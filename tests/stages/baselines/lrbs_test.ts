@@ -9,15 +9,10 @@ import {
   stratifiedSplit,
   svt,
 } from "../../../stages/baselines/lrbs.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { crossprod, matmul, transpose, zeros } from "../../../stages/linalg/mod.ts";
-import {
-  type Matrix,
-  readLabels,
-  readMatrix,
-  writeLabels,
-  writeMatrix,
-} from "../../../stages/tensor_io/npy.ts";
+import { readLabels, readMatrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */

@@ -5,9 +5,10 @@ import {
   msalgKind,
   projectMsAlg,
 } from "../../../stages/baselines/msalg.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { crossprod, matmul, transpose } from "../../../stages/linalg/mod.ts";
-import { type Matrix, readLabels, readMatrix } from "../../../stages/tensor_io/npy.ts";
+import { readLabels, readMatrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 import { noteSkip, WIKI, wikiFeatureSet } from "./wiki_fixture.ts";
 

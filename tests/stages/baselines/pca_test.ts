@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { pcaKind } from "../../../stages/baselines/pca.ts";
-import { readFeatureSet, writeFeatureSet } from "../../../stages/baselines/common.ts";
+import { readFeatureSet, writeFeatureSet } from "../../../stages/formats/feature_set.ts";
 import { fromRows, toRows } from "../../../stages/linalg/mod.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 import { noteSkip, WIKI, wikiFeatureSet } from "./wiki_fixture.ts";
@@ -9,7 +9,7 @@ noteSkip("pca_test");
 
 async function tinyFeatureSet(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "fs-" });
-  await writeFeatureSet({ out: (n) => `${dir}/${n}` }, {
+  await writeFeatureSet((n) => `${dir}/${n}`, {
     img: {
       train: fromRows([[4, 2, 3], [-2, 2, 3], [1, 3, 3], [1, 1, 3]]),
       test: fromRows([[1, 2, 3], [3, 2, 3]]),

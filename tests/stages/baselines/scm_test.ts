@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { scmKind, semanticMatch, smKind } from "../../../stages/baselines/scm.ts";
-import type { Matrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 import { assertMap, noteSkip, runOnWiki, WIKI } from "./wiki_fixture.ts";
 
 noteSkip("scm_test.ts");

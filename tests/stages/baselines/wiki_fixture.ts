@@ -9,7 +9,7 @@
  */
 import type { Params, StageKind } from "../../../pipeline/types.ts";
 import { features } from "../../../stages/data/features.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { readLabels, readMatrix } from "../../../stages/tensor_io/npy.ts";
 import { wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";

@@ -16,8 +16,8 @@ import { download } from "../../../stages/data/download.ts";
 import { startServer } from "../../helpers/http_server.ts";
 import { ldaTextKind } from "../../../stages/data/lda.ts";
 import { tagCountsKind } from "../../../stages/data/text.ts";
-import { imageFeaturesKind } from "../../../stages/data/cnn/image_features.ts";
-import { randomResNetWeights, type ResNetConfig } from "../../../stages/data/cnn/resnet.ts";
+import { imageFeaturesKind } from "../../../stages/data/image_features.ts";
+import { randomResNetWeights, type ResNetConfig } from "../../../stages/nn/resnet.ts";
 import type { RawItems } from "../../../stages/data/text.ts";
 import { readLabels, readNpy, writeMatrix } from "../../../stages/tensor_io/npy.ts";
 import {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { download, fetchToFile, safeRelativePath } from "../../../stages/data/download.ts";
+import { download } from "../../../stages/data/download.ts";
+import { safeRelativePath } from "../../../stages/util/fs.ts";
+import { fetchToFile } from "../../../stages/util/http.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 import { startServer } from "../../helpers/http_server.ts";
 import { parsePipeline, PipelineError } from "../../../pipeline/spec.ts";

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type Corpus,
-  fitLda,
-  foldIn,
-  ldaTextKind,
-  mulberry32,
-  toCorpus,
-} from "../../../stages/data/lda.ts";
+import { type Corpus, fitLda, foldIn, ldaTextKind, toCorpus } from "../../../stages/data/lda.ts";
+import { mulberry32 } from "../../../stages/util/rng.ts";
 import { rawDatasetKind } from "../../../stages/data/datasets.ts";
 import { readMatrix } from "../../../stages/tensor_io/npy.ts";
 import { writeWikiFixture } from "../../helpers/fixtures_raw.ts";

@@ -1,11 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { findKind } from "../../../pipeline/worker.ts";
-import { selectBackend } from "../../../stages/dse/backend.ts";
+import { selectBackend } from "../../../stages/nn/backend.ts";
 import { trainDseEndToEndKind } from "../../../stages/dse/end_to_end.ts";
-import { RESNET_BACKBONES, RESNET_TINY } from "../../../stages/dse/resnet_backbone.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { RESNET_BACKBONES, RESNET_TINY } from "../../../stages/nn/resnet_backbone.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { DSE_PARAMS, type DseData, type DseParams, trainDse } from "../../../stages/dse/train.ts";
-import { randomResNetWeights } from "../../../stages/data/cnn/resnet.ts";
+import { randomResNetWeights } from "../../../stages/nn/resnet.ts";
 import { readNpy, writeLabels, writeNpy } from "../../../stages/tensor_io/npy.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 import { writeKerasH5 } from "../../helpers/fixtures_raw.ts";

@@ -1,10 +1,10 @@
 import { ok as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
 import { CLIP_MAX_SCALE, infoNceLoss } from "../../../stages/dse/loss_infonce.ts";
 import { cosineScores } from "../../../stages/dse/loss_vse.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

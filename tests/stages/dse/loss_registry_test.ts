@@ -1,13 +1,13 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
 import { LOSS_NAMES, LOSSES, lossSpec } from "../../../stages/dse/loss_registry.ts";
 import { dseDSLoss, dseSLoss, oneHot } from "../../../stages/dse/losses.ts";
 import { cosineScores, vseHingeLoss } from "../../../stages/dse/loss_vse.ts";
 import { infoNceLoss } from "../../../stages/dse/loss_infonce.ts";
 import { createModel } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 await tf.setBackend("cpu");
 registerGradients();

@@ -1,14 +1,14 @@
 import { ok as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
 import {
   cosineScores,
   l2Normalize,
   VSE_MARGIN,
   vseHingeLoss,
 } from "../../../stages/dse/loss_vse.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

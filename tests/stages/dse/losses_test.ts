@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
 import {
   centerLoss,
   centerUpdate,
@@ -11,7 +11,7 @@ import {
   oneHot,
 } from "../../../stages/dse/losses.ts";
 import { createModel, headParameterCount } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { assertClose, fd } from "../../helpers/numeric.ts";
 
 await tf.setBackend("cpu");

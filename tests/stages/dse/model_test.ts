@@ -10,7 +10,7 @@ import {
   namedVariables,
   updateRunningStats,
 } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 await tf.setBackend("cpu");
 

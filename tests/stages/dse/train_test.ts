@@ -2,10 +2,10 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import * as tf from "@tensorflow/tfjs-core";
 import { runKind } from "../../helpers/stage_context.ts";
 import { readNpy, writeLabels, writeNpy } from "../../../stages/tensor_io/npy.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
-import { selectBackend } from "../../../stages/dse/backend.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
+import { selectBackend } from "../../../stages/nn/backend.ts";
 import type { ImageBackboneFactory } from "../../../stages/dse/model.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import {
   createTrainDseKind,
   DSE_PARAMS,

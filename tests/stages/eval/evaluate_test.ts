@@ -3,12 +3,13 @@ import type { StageKind } from "../../../pipeline/types.ts";
 import {
   evaluateEmbedding,
   evaluateKind,
-  readEmbedding,
   resolveSimilarities,
 } from "../../../stages/eval/evaluate.ts";
-import { meanAveragePrecision } from "../../../stages/eval/map.ts";
+import { readEmbedding } from "../../../stages/formats/embedding.ts";
+import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { readMetrics } from "../../../stages/formats/metrics.ts";
-import { type Matrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
+import { writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 
 function lcg(seed: number): () => number {

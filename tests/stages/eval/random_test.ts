@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { StageKind } from "../../../pipeline/types.ts";
-import { evaluateDirection } from "../../../stages/eval/curves.ts";
+import { evaluateDirection } from "../../../stages/retrieval/curves.ts";
 import {
   expectedAveragePrecision,
   expectedRandomMap,

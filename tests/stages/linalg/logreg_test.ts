@@ -6,7 +6,7 @@ import {
   multinomialObjective,
   predictProba,
 } from "../../../stages/linalg/logreg.ts";
-import type { Matrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
 function rng(seed: number): () => number {

@@ -6,7 +6,7 @@ import {
   stackRows,
   unitRows,
 } from "../../../stages/report/pca2.ts";
-import type { Matrix } from "../../../stages/tensor_io/npy.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 
 Deno.test("jacobiEigen: known 3×3 symmetric matrix", () => {
   // Eigenvalues of [[2,1,0],[1,2,0],[0,0,5]] are 1, 3, 5.

@@ -6,8 +6,8 @@ import {
   buildAlexNet,
   readOnnxAlexNet,
   readOnnxInitializers,
-} from "../../../../stages/data/cnn/alexnet.ts";
-import { onnxBytes, tinyAlexNetTensors } from "../../../helpers/fixtures_raw.ts";
+} from "../../../stages/nn/alexnet.ts";
+import { onnxBytes, tinyAlexNetTensors } from "../../helpers/fixtures_raw.ts";
 
 await tf.setBackend("cpu");
 

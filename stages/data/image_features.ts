@@ -1,57 +1,22 @@
 /**
  * Frozen-backbone image features, computed in batches, resumable, and the `image-features` stage
  * kind (ResNet-50 pool 2048-d from the Keras `.h5`; AlexNet fc6 4096-d from ONNX bvlcalexnet).
- * The {@link FeatureExtractor} interface lives in extractor.ts.
+ * The {@link FeatureExtractor} interface and the ResNet extractor live in `stages/nn/extractor.ts`.
  *
  * Resume: rows are appended to `<scratch>/<split>.f32` after each batch, and
  * `<scratch>/<split>.json` records how many rows are complete (written after the data, by rename).
  * A killed run restarts at the first incomplete batch; a partial trailing write is truncated.
  * @module
  */
-import { produceRowsResumable } from "../../tensor_io/resumable_rows.ts";
-import * as tf from "@tensorflow/tfjs-core";
-import type { StageContext, StageKind } from "../../../pipeline/types.ts";
-import { resolveBackendName, selectBackend } from "../../dse/backend.ts";
-import { writeNpy } from "../../tensor_io/npy.ts";
-import { caffePreprocess, decodeSquare, type ResizeKernel } from "../images.ts";
-import type { RawItems } from "../text.ts";
-import { buildAlexNet, readOnnxAlexNet } from "./alexnet.ts";
-import type { FeatureExtractor } from "./extractor.ts";
-import {
-  buildResNet,
-  describeResNet,
-  readKerasResNetArchitecture,
-  readKerasResNetWeights,
-  type ResNetConfig,
-} from "./resnet.ts";
-
-/**
- * A ResNet feature extractor from Keras `.h5` bytes. `config` defaults to the architecture the
- * file holds ({@link readKerasResNetArchitecture}): the paper's keras 2.0 ResNet-50 file gives
- * `RESNET50_LEGACY`, a tf.keras one `RESNET50_TF2`.
- */
-export async function resnetExtractor(
-  bytes: Uint8Array,
-  options: { config?: ResNetConfig; inputSize?: number } = {},
-): Promise<FeatureExtractor> {
-  const config = options.config ?? await readKerasResNetArchitecture(bytes);
-  const weights = await readKerasResNetWeights(bytes, config);
-  const model = buildResNet(weights, { config, trainable: false });
-  const size = options.inputSize ?? 224;
-  return {
-    name: describeResNet(config),
-    inputSize: size,
-    outDim: model.outDim,
-    async run(batch, n) {
-      const x = tf.tensor4d(batch.subarray(0, n * size * size * 3), [n, size, size, 3]);
-      const y = model.apply(x);
-      const out = (await y.data()) as Float32Array;
-      tf.dispose([x, y]);
-      return out;
-    },
-    dispose: () => model.dispose(),
-  };
-}
+import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
+import { defineKind, type ParamsOf, type StageContext, typedParam } from "../../pipeline/types.ts";
+import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { writeNpy } from "../tensor_io/npy.ts";
+import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
+import type { RawItems } from "./text.ts";
+import { buildAlexNet, readOnnxAlexNet } from "../nn/alexnet.ts";
+import { type FeatureExtractor, resnetExtractor } from "../nn/extractor.ts";
+import type { ResNetConfig } from "../nn/resnet.ts";
 
 /** Options of {@link extractFeatures}. */
 export interface ExtractOptions {
@@ -100,14 +65,7 @@ export async function extractFeatures(
 }
 
 /** Params of the `image-features` kind. */
-export interface ImageFeaturesParams extends Record<string, unknown> {
-  model: "resnet50" | "alexnet-fc6";
-  weights: string;
-  architecture: ResNetConfig | null;
-  size: number;
-  batch: number;
-  kernel: ResizeKernel;
-}
+export type ImageFeaturesParams = ParamsOf<typeof imageFeaturesKind.params>;
 
 async function weightsPath(ctx: StageContext, name: string): Promise<string> {
   const w = ctx.inputs.weights;
@@ -125,7 +83,7 @@ async function weightsPath(ctx: StageContext, name: string): Promise<string> {
  * `dataset` (raw-dataset), `root` (extracted data), `weights` (the weight file, or a directory
  * holding `weights`). Outputs `img_train.npy`, `img_test.npy` (float32) and `features.json`.
  */
-export const imageFeaturesKind: StageKind = {
+export const imageFeaturesKind = defineKind({
   name: "image-features",
   description: "frozen CNN image features (ResNet-50 pool / AlexNet fc6), batched and resumable",
   module: import.meta.url,
@@ -146,11 +104,11 @@ export const imageFeaturesKind: StageKind = {
       default: "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
       doc: "weight file name inside the 'weights' input directory",
     },
-    architecture: {
+    architecture: typedParam<ResNetConfig | null>({
       type: "any",
       default: null,
       doc: "ResNet architecture override; null = the architecture the .h5 holds (its layers)",
-    },
+    }),
     size: { type: "integer", default: 224, doc: "input side (ResNet 224, AlexNet 227)" },
     batch: { type: "integer", default: 16, doc: "images per batch (also the resume granularity)" },
     kernel: {
@@ -163,7 +121,7 @@ export const imageFeaturesKind: StageKind = {
   outputs: ["img_train.npy", "img_test.npy", "features.json"],
   environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
   async run(ctx) {
-    const p = ctx.params as ImageFeaturesParams;
+    const p = ctx.params;
     const { dataset, root } = ctx.inputs;
     if (dataset === undefined || root === undefined) {
       throw new Error(
@@ -211,4 +169,4 @@ export const imageFeaturesKind: StageKind = {
     await Deno.writeTextFile(ctx.out("features.json"), JSON.stringify(meta, null, 2));
     ctx.provenance.imageFeatures = { ...meta, seconds: secs };
   },
-};
+});

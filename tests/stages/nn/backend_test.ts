@@ -6,9 +6,9 @@ import {
   registerWasmFallbacks,
   selectBackend,
   WASM_CPU_DELEGATED,
-} from "../../../stages/dse/backend.ts";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+} from "../../../stages/nn/backend.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 registerGradients();
 const rng = new Rng(11);
@@ -112,7 +112,7 @@ Deno.test("wasm fallback kernels agree with the cpu backend", async () => {
 });
 
 Deno.test("first use of the cpu backend prints no 'install tfjs-node' banner", async () => {
-  const backend = new URL("../../../stages/dse/backend.ts", import.meta.url).href;
+  const backend = new URL("../../../stages/nn/backend.ts", import.meta.url).href;
   const code = `import * as tf from "@tensorflow/tfjs-core";
     import { selectBackend } from ${JSON.stringify(backend)};
     await selectBackend("cpu", { log: () => {} });

@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
-import type { StageContext } from "../../../../pipeline/types.ts";
+import type { StageContext } from "../../../pipeline/types.ts";
 import {
   extractFeatures,
   imageFeaturesKind,
-  resnetExtractor,
-} from "../../../../stages/data/cnn/image_features.ts";
+  type ImageFeaturesParams,
+} from "../../../stages/data/image_features.ts";
+import { resnetExtractor } from "../../../stages/nn/extractor.ts";
 import {
   detectKerasNaming,
   randomResNetWeights,
   type ResNetConfig,
-} from "../../../../stages/data/cnn/resnet.ts";
-import { rawDatasetKind } from "../../../../stages/data/datasets.ts";
-import { readNpy } from "../../../../stages/tensor_io/npy.ts";
-import { writeKerasH5, writeWikiFixture } from "../../../helpers/fixtures_raw.ts";
-import { runKind } from "../../../helpers/stage_context.ts";
+} from "../../../stages/nn/resnet.ts";
+import { rawDatasetKind } from "../../../stages/data/datasets.ts";
+import { readNpy } from "../../../stages/tensor_io/npy.ts";
+import { writeKerasH5, writeWikiFixture } from "../../helpers/fixtures_raw.ts";
+import { runKind } from "../../helpers/stage_context.ts";
 
 const SMALL: ResNetConfig = {
   stemFilters: 4,
@@ -48,8 +49,8 @@ function ctxFor(
   onProgress: (d: number) => void,
   signal: AbortSignal,
   logs: string[],
-): StageContext {
-  const p: Record<string, unknown> = { model: "resnet50", kernel: "linear", ...params };
+): StageContext<ImageFeaturesParams> {
+  const p: ImageFeaturesParams = { model: "resnet50", kernel: "linear", ...params };
   return {
     name: "t",
     params: p,

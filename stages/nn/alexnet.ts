@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Tensor4D } from "./tensor.ts";
 import type { FeatureExtractor } from "./extractor.ts";
 
 /** One initialiser of an ONNX graph. */
@@ -202,7 +203,7 @@ function caffeMaxPool(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** Caffe LRN across 5 channels (k = 1, α = 1e-4, β = 0.75) from element-wise ops. */
-export function caffeLrn(x: tf.Tensor4D): tf.Tensor4D {
+export function caffeLrn(x: Tensor4D): Tensor4D {
   return tf.tidy(() => {
     const c = x.shape[3];
     const sq = tf.pad(tf.square(x), [[0, 0], [0, 0], [0, 0], [2, 2]]);
@@ -216,7 +217,7 @@ export function caffeLrn(x: tf.Tensor4D): tf.Tensor4D {
 export function buildAlexNet(
   weights: AlexNetWeights,
   options: { inputSize?: number; relu?: boolean } = {},
-): FeatureExtractor & { layer(x: tf.Tensor4D, name: "conv1" | "conv2"): tf.Tensor4D } {
+): FeatureExtractor & { layer(x: Tensor4D, name: "conv1" | "conv2"): Tensor4D } {
   const size = options.inputSize ?? 227;
   const relu = options.relu ?? true;
   const kernels = weights.conv.map((c) => {

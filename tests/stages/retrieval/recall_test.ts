@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert";
-import { pairedRecall, pairRanks, recallFromRanks } from "../../../stages/eval/recall.ts";
+import { pairedRecall, pairRanks, recallFromRanks } from "../../../stages/retrieval/recall.ts";
 
 Deno.test("pairRanks: 0-based rank of the correct item, ties broken by gallery index", () => {
   const ids = [0, 1, 2];

@@ -1,8 +1,8 @@
 import { ok as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { GRADIENT_KERNELS, registerGradients } from "../../../stages/dse/gradients.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { GRADIENT_KERNELS, registerGradients } from "../../../stages/nn/gradients.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 
 await tf.setBackend("cpu");
 registerGradients();

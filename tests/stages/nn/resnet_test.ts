@@ -16,9 +16,9 @@ import {
   resnetLayout,
   resnetUnits,
   type ResNetWeights,
-} from "../../../../stages/data/cnn/resnet.ts";
-import { registerGradients } from "../../../../stages/dse/gradients.ts";
-import { writeKerasH5 } from "../../../helpers/fixtures_raw.ts";
+} from "../../../stages/nn/resnet.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
+import { writeKerasH5 } from "../../helpers/fixtures_raw.ts";
 
 await tf.setBackend("cpu");
 

@@ -10,7 +10,7 @@
  * Covered: element-wise arithmetic with broadcasting, reductions (Sum, Mean, Max), shape ops,
  * Tile, BatchMatMul, activations (Relu, LeakyRelu, Softmax), Exp/Log/Sqrt/Rsqrt/Square, and, for an
  * end-to-end image branch, Conv2D, DepthwiseConv2dNative, MaxPool, AvgPool, PadV2, Slice, Concat and GatherV2 (axis 0).
- * Each is tested against finite differences in tests/stages/dse/gradients_test.ts.
+ * Each is tested against finite differences in tests/stages/nn/gradients_test.ts.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";

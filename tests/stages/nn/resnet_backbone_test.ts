@@ -1,8 +1,8 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import * as tf from "@tensorflow/tfjs-core";
-import { selectBackend } from "../../../stages/dse/backend.ts";
-import { registerGradients } from "../../../stages/dse/gradients.ts";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { selectBackend } from "../../../stages/nn/backend.ts";
+import { registerGradients } from "../../../stages/nn/gradients.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import {
   augmentBatch,
   augmentIndices,
@@ -12,8 +12,8 @@ import {
   RESNET_BACKBONES,
   RESNET_TINY,
   resnetBackbone,
-} from "../../../stages/dse/resnet_backbone.ts";
-import { buildResNet, randomResNetWeights, resnetUnits } from "../../../stages/data/cnn/resnet.ts";
+} from "../../../stages/nn/resnet_backbone.ts";
+import { buildResNet, randomResNetWeights, resnetUnits } from "../../../stages/nn/resnet.ts";
 import { writeKerasH5 } from "../../helpers/fixtures_raw.ts";
 
 await selectBackend("cpu", { log: () => {} });

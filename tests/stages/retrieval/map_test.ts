@@ -10,8 +10,8 @@ import {
   SIMILARITIES,
   type Similarity,
   transposeScores,
-} from "../../../stages/eval/map.ts";
-import type { Matrix } from "../../../stages/tensor_io/npy.ts";
+} from "../../../stages/retrieval/map.ts";
+import type { Matrix } from "../../../stages/linalg/matrix.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -15,7 +15,7 @@
  * from the ranks of the relevant items.
  * @module
  */
-import type { Matrix } from "../tensor_io/npy.ts";
+import type { Matrix } from "../linalg/matrix.ts";
 
 /** How query and gallery rows are compared. Higher score = more similar. */
 export type Similarity = "cosine" | "euclidean" | "nc" | "inner";

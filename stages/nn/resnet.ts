@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Tensor2D, Tensor4D, Variable } from "./tensor.ts";
 import type H5wasm from "h5wasm";
 
 type H5File = InstanceType<typeof H5wasm.File>;
@@ -191,7 +192,7 @@ type H5Module = { FS: { writeFile(p: string, d: Uint8Array): void; unlink(p: str
 let h5Counter = 0;
 
 /** Open HDF5 bytes with h5wasm (through its in-memory file system); call `close()` when done. */
-export async function openH5(bytes: Uint8Array): Promise<{ file: H5File; close(): void }> {
+async function openH5(bytes: Uint8Array): Promise<{ file: H5File; close(): void }> {
   h5wasmLib ??= (await import("h5wasm")).default;
   const h5wasm = h5wasmLib;
   const M = (await h5wasm.ready) as unknown as H5Module;
@@ -444,17 +445,17 @@ export interface ResNetModel {
   /** The architecture. */
   config: ResNetConfig;
   /** Trainable variables (conv kernels and biases, BN γ and β), in forward order. */
-  trainable: tf.Variable[];
+  trainable: Variable[];
   /** Non-trainable BN moving statistics. */
-  movingStats: tf.Variable[];
+  movingStats: Variable[];
   /**
    * Forward pass: NHWC input (caffe-preprocessed) → [N, C] global-average-pooled features.
    * `training: true` normalises with batch moments and, with `updateStats`, updates the moving
    * statistics (Keras momentum 0.99); otherwise the moving statistics are used (frozen BN).
    */
-  apply(x: tf.Tensor4D, options?: { training?: boolean; updateStats?: boolean }): tf.Tensor2D;
+  apply(x: Tensor4D, options?: { training?: boolean; updateStats?: boolean }): Tensor2D;
   /** The stem alone (pad 3, conv 7×7/2, BN, ReLU; before the pool), inference mode. */
-  stem(x: tf.Tensor4D): tf.Tensor4D;
+  stem(x: Tensor4D): Tensor4D;
   /** Output feature width (last stage's f3). */
   outDim: number;
   /** Release all variables. */
@@ -466,7 +467,7 @@ export interface ResNetModel {
  * (a frozen backbone, run with BN folded into fused conv+bias+ReLU ops); with `trainable: true`
  * gradients flow through {@link ResNetModel.apply} to every trainable variable.
  * Under Deno, tfjs-core registers no gradients: call `registerGradients()` of
- * stages/dse/gradients.ts (Conv2D, MaxPool, PadV2, element-wise, Mean) before training.
+ * stages/nn/gradients.ts (Conv2D, MaxPool, PadV2, element-wise, Mean) before training.
  */
 export function buildResNet(
   weights: ResNetWeights,
@@ -551,7 +552,7 @@ export function buildResNet(
       U.bias,
     ) as tf.Tensor4D;
     // BN as y·scale + shift with scale = γ/√(σ²+ε), shift = β − μ·scale: element-wise ops
-    // only, so it is differentiable with the gradients of stages/dse/gradients.ts (tfjs-core
+    // only, so it is differentiable with the gradients of stages/nn/gradients.ts (tfjs-core
     // registers none for FusedBatchNorm under Deno).
     let mean: tf.Tensor = U.mean;
     let variance: tf.Tensor = U.variance;

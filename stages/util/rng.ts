@@ -1,8 +1,22 @@
 /**
- * A small seeded PRNG (sfc32) whose whole state is four uint32s, so a checkpoint can save and
- * restore it exactly. Used for weight initialisation, batch sampling and augmentation.
+ * The seeded PRNGs of the domain, one home for each: {@link Rng} (sfc32), whose whole state is four
+ * uint32s, so a checkpoint can save and restore it exactly (DSE weight initialisation, batch
+ * sampling and augmentation); and {@link mulberry32}, a one-word generator (LDA sampling, the
+ * dataset split, LRBS's hold-out split, the report's PCA start).
  * @module
  */
+
+/** A small, fast, seedable PRNG (mulberry32); returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return function next() {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /** Serializable generator state. */
 export type RngState = [number, number, number, number];

@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Tensor4D } from "./tensor.ts";
 import {
   buildResNet,
   describeResNet,
@@ -29,10 +30,10 @@ import {
   RESNET50_TF2,
   type ResNetConfig,
   resnetUnits,
-} from "../data/cnn/resnet.ts";
+} from "./resnet.ts";
 import { registerGradients } from "./gradients.ts";
-import type { ImageBackbone, ImageBackboneFactory } from "./model.ts";
-import type { Rng } from "./rng.ts";
+import type { ImageBackbone, ImageBackboneFactory } from "./backbone.ts";
+import type { Rng } from "../util/rng.ts";
 
 /** The paper's shift range: a fraction of the image side. */
 export const SHIFT_FRACTION = 0.1;
@@ -102,10 +103,10 @@ export function augmentIndices(
 
 /** Apply the paper's augmentation to an NHWC batch, drawing from `rng` (one draw per image). */
 export function augmentBatch(
-  x: tf.Tensor4D,
+  x: Tensor4D,
   rng: Rng,
   options: { shift?: number } = {},
-): tf.Tensor4D {
+): Tensor4D {
   const [n, h, w, c] = x.shape;
   const draws = Array.from(
     { length: n },
@@ -126,15 +127,15 @@ export function augmentBatch(
  * takes ~97% of a ResNet-50 training step).
  */
 export function conv2dFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
+  x: Tensor4D,
+  dy: Tensor4D,
   options: {
     filterShape: [number, number, number, number];
     strides: number | [number, number];
     pad: "same" | "valid" | number;
     dimRoundingMode?: "floor" | "round" | "ceil";
   },
-): tf.Tensor4D {
+): Tensor4D {
   const [kh, kw, cin, cout] = options.filterShape;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape,
@@ -180,7 +181,7 @@ export function conv2dFilterGrad(
 
 /**
  * Register a Conv2D gradient whose filter part is {@link conv2dFilterGrad} (the input part is
- * Conv2DBackpropInput, as in stages/dse/gradients.ts). Global and idempotent; the ResNet
+ * Conv2DBackpropInput, as in stages/nn/gradients.ts). Global and idempotent; the ResNet
  * backbones call it, so end-to-end training on wasm does not run the cpu fallback kernel.
  */
 export function registerMatMulConvGrad(): void {

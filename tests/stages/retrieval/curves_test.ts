@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { evaluateDirection, recallGrid, scopeGrid } from "../../../stages/eval/curves.ts";
+import { evaluateDirection, recallGrid, scopeGrid } from "../../../stages/retrieval/curves.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
