@@ -12,7 +12,7 @@ const MAX_SPEC_ERRORS = 20;
  * Prints a pipeline's errors: the first with a source excerpt and a caret, then the others up
  * to a cap (only the first of YAML syntax errors, whose followers are mostly its echoes).
  */
-export function reportPipelineError(e: PipelineError, err: (s: string) => void) {
+export function reportPipelineError(e: PipelineError, err: (s: string) => void): void {
   const ds = e.diagnostics;
   if (!ds.length) return;
   err(formatDiagnostic(ds[0]));
