@@ -1,21 +1,20 @@
 /**
- * Entry point: hands the stage registry (and the domain commands, if stages/mod.ts exports
- * `commands`) to the engine's CLI.
+ * Entry point: hands the domain (stage registry, subcommands and run options of stages/mod.ts)
+ * to the engine's CLI.
  *
  * ```sh
  * deno run -A cli.ts reproduce [target] | stage <name> | status | dag | gc | unlock
  * ```
  * @module
  */
-import * as stages from "./stages/mod.ts";
-import { cancelOnSignals, type DomainCommand, main } from "./pipeline/cli.ts";
+import { commands, registry, runOptions } from "./stages/mod.ts";
+import { cancelOnSignals, main } from "./pipeline/cli/mod.ts";
 
 if (import.meta.main) {
-  const commands = (stages as { commands?: Record<string, DomainCommand> }).commands;
   const code = await main(Deno.args, {
-    registry: stages.registry,
+    registry,
     commands,
-    choices: stages.optionChoices,
+    runOptions,
     signal: cancelOnSignals(),
   });
   Deno.exit(code);

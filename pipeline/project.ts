@@ -23,7 +23,7 @@ import {
   type Verification,
 } from "./store.ts";
 import { digestOfFiles, hashFile, hashTree } from "./hash.ts";
-import type { Registry, StageKind } from "./types.ts";
+import type { Registry, RunOption, StageKind } from "./types.ts";
 
 /** Options of {@link Project.open}. */
 export interface ProjectOptions {
@@ -37,6 +37,12 @@ export interface ProjectOptions {
   set?: readonly string[];
   /** Run options passed to stages as ctx.options (mirror, backend, ...). */
   options?: Record<string, string>;
+  /**
+   * The domain's declarations of those options: only `keyed` ones reach the kinds'
+   * `environment()` (and so the keys), `record` ones go into each manifest. Default: none
+   * declared, every option reaches `environment()` and none is recorded.
+   */
+  runOptions?: readonly RunOption[];
   /** Rehash every file instead of trusting the stat cache. */
   verify?: boolean;
 }
@@ -94,6 +100,8 @@ export class Project {
   readonly store: Store;
   /** Run options passed to stages. */
   readonly options: Record<string, string>;
+  /** Their declarations (see {@link ProjectOptions.runOptions}). */
+  readonly runOptions: readonly RunOption[];
   /** Rehash instead of trusting the stat cache. */
   readonly verifyAll: boolean;
   #env = new Map<string, Promise<Record<string, string>>>();
@@ -104,12 +112,18 @@ export class Project {
   constructor(
     pipeline: Pipeline,
     store: Store,
-    options: { registry: Registry; options?: Record<string, string>; verify?: boolean },
+    options: {
+      registry: Registry;
+      options?: Record<string, string>;
+      runOptions?: readonly RunOption[];
+      verify?: boolean;
+    },
   ) {
     this.pipeline = pipeline;
     this.store = store;
     this.registry = options.registry;
     this.options = options.options ?? {};
+    this.runOptions = options.runOptions ?? [];
     this.verifyAll = !!options.verify;
   }
 
@@ -181,11 +195,24 @@ export class Project {
       const kind = this.kind(name);
       const s = this.stage(name);
       p = kind.environment
-        ? kind.environment(s.params, this.options).then((e) => ({ ...e }))
+        ? kind.environment(s.params, this.keyedOptions()).then((e) => ({ ...e }))
         : Promise.resolve({});
       this.#env.set(name, p);
     }
     return p;
+  }
+
+  /** The options that may enter keys: the `keyed` ones, or all when none is declared. */
+  keyedOptions(): Record<string, string> {
+    if (!this.runOptions.length) return { ...this.options };
+    const keyed = new Set(this.runOptions.filter((o) => o.keyed).map(optionKey));
+    return Object.fromEntries(Object.entries(this.options).filter(([k]) => keyed.has(k)));
+  }
+
+  /** The options the domain asks to record in each manifest (`record: true`) that are set. */
+  recordedOptions(): Record<string, string> {
+    const rec = new Set(this.runOptions.filter((o) => o.record).map(optionKey));
+    return Object.fromEntries(Object.entries(this.options).filter(([k]) => rec.has(k)));
   }
 
   /** Records a stage's current object (after the runner commits or finds it). */
@@ -352,4 +379,9 @@ export class Project {
     for (const n of order) out.push(await this.state(n));
     return out;
   }
+}
+
+/** The `ctx.options` key of a run option: its `key`, else its flag with `-` → `_`. */
+export function optionKey(option: RunOption): string {
+  return option.key ?? option.flag.replaceAll("-", "_");
 }

@@ -261,6 +261,11 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
+/** `{ options }` when the domain records any run option, else nothing. */
+function recordedField(options: Record<string, string>): { options?: Record<string, string> } {
+  return Object.keys(options).length ? { options } : {};
+}
+
 /**
  * Runs `names` (which must include their upstream; use `project.closure()`), in topological
  * order. Returns per-stage results; never throws for a stage failure.
@@ -499,7 +504,7 @@ export async function runStages(
           Object.entries(ingredients.inputs).map(([a, i]) => [a, { ...i, key: inputKeys[a] }]),
         ),
         env: ingredients.env,
-        backend: ingredients.env.backend ?? project.options.backend,
+        ...recordedField(project.recordedOptions()),
         provenance,
         tools: toolVersions(),
         host: hostName(),

@@ -34,8 +34,8 @@ export interface Manifest {
   inputs: Record<string, { stage: string; output?: string; key: string; digest: string }>;
   /** The kind's declared environment. */
   env: Record<string, string>;
-  /** Compute backend (env.backend, else --backend), if any. */
-  backend?: string;
+  /** The run options the domain asks to record (`RunOption.record`), when any is set. */
+  options?: Record<string, string>;
   /** What the stage recorded in ctx.provenance. */
   provenance: Record<string, unknown>;
   /** Tool versions. */

@@ -193,3 +193,92 @@ export function defineKind<const S extends ParamSchema>(
 
 /** Kinds by name, handed to the engine by the entry point. */
 export type Registry = ReadonlyMap<string, StageKind>;
+
+// ---------------------------------------------------------------------------------------------
+// The command line's contract with the domain: run options it declares, commands it adds.
+
+/**
+ * A command-line option the domain declares (e.g. `--mirror`, `--backend`). The engine parses
+ * it on every command, validates its `choices`, shows it in `--help`, and passes its value to
+ * the stages as `ctx.options[key]`; it knows nothing else about it.
+ */
+export interface RunOption {
+  /** The flag without `--`, e.g. `mirror`, `update-lock`. */
+  flag: string;
+  /** The key in `ctx.options` (default: the flag with `-` → `_`, e.g. `update_lock`). */
+  key?: string;
+  /** One line for `--help`. */
+  help: string;
+  /** The value's placeholder in `--help`, e.g. `<dir>`; absent: a switch, passed as `"1"`. */
+  value?: string;
+  /** An environment variable giving the default value (e.g. `DSE_DATA_MIRROR`). */
+  env?: string;
+  /** The accepted values; any other is a usage error (exit 2) before anything runs. */
+  choices?: readonly string[];
+  /**
+   * Whether the value may change results and so enter cache keys. `true`: the engine hands it
+   * to the kinds' `environment()`, whose result is part of the key (a kind that ignores it keeps
+   * its key). `false`: it reaches `ctx.options` only, never a key (e.g. where data is downloaded
+   * from, when the bytes are checked against pinned digests).
+   */
+  keyed: boolean;
+  /** Record the value in every object's manifest, under `options` (provenance only). */
+  record?: boolean;
+}
+
+/** Engine-wide options shared by every command. */
+export interface GlobalOptions {
+  /** pipeline.yaml path. */
+  pipeline: string;
+  /** Artifact store root. */
+  artifacts: string;
+  /** `--set key=value` overrides. */
+  set: string[];
+  /** ctx.options passed to stages: the values of the domain's {@link RunOption}s, by key. */
+  options: Record<string, string>;
+  /** Rehash everything. */
+  verify: boolean;
+}
+
+/** What a domain command may ask of the opened project (the engine's `Project` provides it). */
+export interface ProjectView {
+  /** Target names. */
+  targets(): string[];
+  /** Stages a target needs, in topological order (an unknown target is a usage error). */
+  targetStages(target?: string): string[];
+  /** `names` and their upstream, in topological order. */
+  closure(names: Iterable<string>): string[];
+  /** Resolves a stage argument: exact name, else glob, else prefix `<name>-*`. */
+  matchStages(arg: string): string[];
+  /** A stage's spec: its kind and resolved params. */
+  stage(name: string): { name: string; kind: string; params: Params };
+  /** The object directory of a fresh stage, else undefined. */
+  objectDir(name: string): Promise<string | undefined>;
+  /** Each stage's state as `status` shows it. */
+  states(
+    names?: readonly string[],
+  ): Promise<{ name: string; kind: string; state: string; reason: string; key?: string }[]>;
+}
+
+/** What a domain command gets from the engine. */
+export interface EngineApi {
+  /** Global options as parsed from the command line. */
+  globals: GlobalOptions;
+  /** Loads and validates the pipeline and opens the store (a pipeline error exits 2). */
+  open(): Promise<ProjectView>;
+  /** Writes a line to stdout. */
+  stdout(line: string): void;
+  /** Writes a line to stderr. */
+  stderr(line: string): void;
+}
+
+/** A domain subcommand (e.g. `metrics`, `report`). */
+export interface DomainCommand {
+  /** One line for `--help`. */
+  description: string;
+  /**
+   * Runs the command with its own arguments (engine flags such as --pipeline, --artifacts,
+   * --set, --verify and the domain's {@link RunOption}s already removed). Returns the exit code.
+   */
+  run(args: string[], api: EngineApi): Promise<number>;
+}

@@ -1,11 +1,14 @@
 /**
- * Domain subcommands of the CLI: `metrics` (the stable row interface for CI and scripts) and
- * `report` (the tables of a target's report, in the terminal). The engine hands them a
+ * The domain's part of the command line: its run options (`--mirror`, `--backend`, `--lock`,
+ * `--update-lock`, which the engine parses and passes to the stages as `ctx.options`) and its
+ * subcommands, `metrics` (the stable row interface for CI and scripts) and `report` (the
+ * tables of a target's report, in the terminal). The engine hands the commands an
  * {@link EngineApi}; they read artifacts only through it.
  * @module
  */
 import { parseArgs } from "node:util";
-import type { DomainCommand, EngineApi } from "../pipeline/cli.ts";
+import type { DomainCommand, EngineApi, RunOption } from "../pipeline/types.ts";
+import { BACKEND_ORDER } from "./nn/backend.ts";
 import { type CheckRow, readCheckResult, summaryLine } from "./formats/check_result.ts";
 import { collectRows, type MetricRow } from "./formats/metrics.ts";
 import { renderTerminalReport } from "./report/terminal.ts";
@@ -158,3 +161,39 @@ export const commands: Record<string, DomainCommand> = {
   metrics: metricsCommand,
   report: reportCommand,
 };
+
+/**
+ * The run options of this domain. Only `--backend` may change results: the kinds that depend
+ * on it (train-dse, cnn-features) resolve it in their `environment()`, so the backend actually
+ * used is in their cache keys and manifests; every other kind ignores it and keeps its key.
+ * A mirror and a lock file change where bytes come from, never the bytes (downloads are
+ * checked against pinned sha256 digests), so they never enter a key.
+ */
+export const runOptions: readonly RunOption[] = [
+  {
+    flag: "mirror",
+    value: "<dir>",
+    env: "DSE_DATA_MIRROR",
+    help: "data mirror passed to stages",
+    keyed: false,
+  },
+  {
+    flag: "backend",
+    value: "<name>",
+    choices: ["auto", ...BACKEND_ORDER],
+    help: "compute backend passed to stages",
+    keyed: true,
+    record: true,
+  },
+  {
+    flag: "lock",
+    value: "<file>",
+    help: "downloads lock file passed to stages (default downloads.lock.json)",
+    keyed: false,
+  },
+  {
+    flag: "update-lock",
+    help: "downloads: re-pin files without a published sha256 in downloads.lock.json",
+    keyed: false,
+  },
+];

@@ -7,8 +7,8 @@ import { kinds as baselines } from "./baselines/mod.ts";
 import { kinds as check } from "./check/mod.ts";
 import { kinds as data } from "./data/mod.ts";
 import { kinds as dse } from "./dse/mod.ts";
+import { runOptions } from "./commands.ts";
 import { kinds as evaluation } from "./eval/mod.ts";
-import { BACKEND_ORDER } from "./nn/backend.ts";
 import { kinds as report } from "./report/mod.ts";
 
 /** Every kind, in registration order. Names must be unique. */
@@ -25,12 +25,12 @@ export const allKinds: StageKind[] = [
 export const registry: Registry = buildRegistry(allKinds);
 
 /**
- * The values the stages accept for engine options (`--backend`); the CLI rejects any other
- * before running anything.
+ * The values the stages accept for run options with `choices` (`--backend`), from
+ * {@link runOptions}; the CLI rejects any other before running anything.
  */
-export const optionChoices: Record<string, readonly string[]> = {
-  backend: ["auto", ...BACKEND_ORDER],
-};
+export const optionChoices: Record<string, readonly string[]> = Object.fromEntries(
+  runOptions.flatMap((o) => (o.choices ? [[o.flag, o.choices]] : [])),
+);
 
 function buildRegistry(kinds: StageKind[]): Registry {
   const map = new Map<string, StageKind>();
@@ -41,4 +41,4 @@ function buildRegistry(kinds: StageKind[]): Registry {
   return map;
 }
 
-export { commands } from "./commands.ts";
+export { commands, runOptions } from "./commands.ts";

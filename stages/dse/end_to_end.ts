@@ -9,7 +9,7 @@
  */
 import type { StageKind } from "../../pipeline/types.ts";
 import { RESNET_BACKBONES } from "../nn/resnet_backbone.ts";
-import { createTrainDseKind } from "./train.ts";
+import { createTrainDseKind } from "./train_kind.ts";
 
 /** `train-dse` with the ResNet backbones (`resnet50`, `resnet50-random`, `resnet-tiny[-random]`). */
 export const trainDseEndToEndKind: StageKind = createTrainDseKind({

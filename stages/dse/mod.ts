@@ -6,7 +6,7 @@
 import type { StageKind } from "../../pipeline/types.ts";
 import { trainDseEndToEndKind } from "./end_to_end.ts";
 
-export { createTrainDseKind, trainDseKind } from "./train.ts";
+export { createTrainDseKind, trainDseKind } from "./train_kind.ts";
 export { trainDseEndToEndKind } from "./end_to_end.ts";
 export type { ImageBackbone, ImageBackboneFactory } from "./model.ts";
 

@@ -8,7 +8,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { main } from "../../pipeline/cli.ts";
 import { Project } from "../../pipeline/project.ts";
-import { registry as projectRegistry } from "../../stages/mod.ts";
+import { registry as projectRegistry, runOptions } from "../../stages/mod.ts";
 import { RESNET_TINY } from "../../stages/nn/resnet_backbone.ts";
 import { randomResNetWeights, type ResNetConfig } from "../../stages/nn/resnet.ts";
 import { readNpy } from "../../stages/tensor_io/npy.ts";
@@ -106,6 +106,7 @@ Deno.test("offline end-to-end: loopback download → features → CCA, DSE (feat
   const args = ["--pipeline", pipelineFile, "--artifacts", artifacts, "--backend", "wasm"];
   const code = await main(["reproduce", "e2e", ...args], {
     registry,
+    runOptions,
     stdout: (s) => out.push(s),
     stderr: (s) => out.push(s),
     tty: false,
@@ -141,7 +142,12 @@ Deno.test("offline end-to-end: loopback download → features → CCA, DSE (feat
   // A second reproduce runs nothing: every object is served from the store.
   out.length = 0;
   assertEquals(
-    await main(["reproduce", "e2e", ...args], { registry, stdout: (s) => out.push(s), tty: false }),
+    await main(["reproduce", "e2e", ...args], {
+      registry,
+      runOptions,
+      stdout: (s) => out.push(s),
+      tty: false,
+    }),
     0,
   );
   assert(!/^running /m.test(out.join("\n")), out.join("\n"));

@@ -15,7 +15,7 @@ import { parse } from "yaml";
 import { main } from "../../pipeline/cli.ts";
 import { Project } from "../../pipeline/project.ts";
 import { commands } from "../../stages/commands.ts";
-import { registry } from "../../stages/mod.ts";
+import { registry, runOptions } from "../../stages/mod.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
 import { startServer } from "../helpers/http_server.ts";
 import { writePaperMirror } from "../helpers/paper_mirror.ts";
@@ -83,7 +83,7 @@ Deno.test("paper rehearsal: the real paper DAG runs offline on generated raw dat
       .flatMap((s) => ["--set", s]),
   ];
   const out: string[] = [];
-  const opts = { registry, commands, stdout: (s: string) => out.push(s), tty: false };
+  const opts = { registry, commands, runOptions, stdout: (s: string) => out.push(s), tty: false };
   const code = await main(["reproduce", "paper", ...args], { ...opts, stderr: opts.stdout });
   // Every stage ran, but the tiny fixtures cannot reproduce the paper's Tables: the paper check
   // must fail the run, on its published rows, with the paper's values beside ours.

@@ -267,6 +267,7 @@ Deno.test("Ctrl-C during stage --force leaves the stage fresh, with its old obje
       stdout: (l) => void lines.push(l),
       tty: false,
       env: () => undefined,
+      jobs: 1,
     },
   );
   clearTimeout(timer);
@@ -322,7 +323,13 @@ Deno.test("usage errors: one line, exit 2, with a suggestion when a name is clos
     ["reproduce", "--backend", "wsam", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
     {
       registry,
-      choices: { backend: ["cpu", "wasm"] },
+      runOptions: [{
+        flag: "backend",
+        value: "<name>",
+        choices: ["cpu", "wasm"],
+        help: "compute backend",
+        keyed: true,
+      }],
       stdout: () => {},
       stderr: (l) => void err.push(l),
       env: () => undefined,
@@ -458,7 +465,8 @@ Deno.test("environment: --backend is in the key and the manifest, --mirror and -
   r = await ws.states("reproduce", "--backend", "wasm");
   assert.deepEqual(r.states, { e: "done" });
   const m = JSON.parse(await Deno.readTextFile(`${r.summary.stages[0].objectDir}/manifest.json`));
-  assert.equal(m.backend, "wasm");
+  assert.equal(m.backend, undefined, "the store writes no domain field");
+  assert.deepEqual(m.options, { backend: "wasm" }, "the option the domain records");
   assert.deepEqual(m.env, { backend: "wasm" });
   const ex = await ws.cli("status", "--explain", "e");
   assert.match(ex.out, /env\n {2}backend = cpu {2}← changed/);

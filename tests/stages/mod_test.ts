@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { checkParam, loadPipeline } from "../../pipeline/spec.ts";
 import { main } from "../../pipeline/cli.ts";
-import { allKinds, optionChoices, registry } from "../../stages/mod.ts";
+import { allKinds, optionChoices, registry, runOptions } from "../../stages/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -132,7 +132,7 @@ Deno.test("--backend: an unknown value is one usage error (exit 2) before anythi
     const err: string[] = [];
     const code = await main(
       ["reproduce", "--backend", "gpu", "--pipeline", `${ROOT}/pipeline.yaml`, "--artifacts", dir],
-      { registry, choices: optionChoices, stdout: () => {}, stderr: (l) => void err.push(l) },
+      { registry, runOptions, stdout: () => {}, stderr: (l) => void err.push(l) },
     );
     assert.equal(code, 2);
     assert.deepEqual(err, [

@@ -7,15 +7,14 @@ import { selectBackend } from "../../../stages/nn/backend.ts";
 import type { ImageBackboneFactory } from "../../../stages/dse/model.ts";
 import { Rng } from "../../../stages/util/rng.ts";
 import {
-  createTrainDseKind,
   DSE_PARAMS,
   type DseData,
   type DseParams,
   epochBatches,
   resolveLambda,
   trainDse,
-  trainDseKind,
 } from "../../../stages/dse/train.ts";
+import { createTrainDseKind, trainDseKind } from "../../../stages/dse/train_kind.ts";
 
 await selectBackend("cpu", { log: () => {} });
 
