@@ -4,7 +4,7 @@
  * @module
  */
 import { isMap, isScalar } from "yaml";
-import type { Document, Pair, YAMLMap } from "yaml";
+import type { Pair, YAMLMap } from "yaml";
 import type { Params } from "../types.ts";
 import { didYouMean } from "../usage.ts";
 import type { Diagnostics } from "./diagnostics.ts";
