@@ -3,7 +3,7 @@
  * params and input references interpolated. Kinds, patterns and types are not looked at yet.
  * @module
  */
-import { isMap, isScalar } from "yaml";
+import { isMap, isScalar, isSeq } from "yaml";
 import type { Pair, YAMLMap } from "yaml";
 import type { Params } from "../types.ts";
 import { didYouMean } from "../usage.ts";
@@ -288,17 +288,19 @@ function expandEntry(pair: Pair, parsed: Parsed): Draft[] {
           diag.err(p.key, `bad input alias '${alias}': use letters, digits, _ and -`);
           continue;
         }
-        const ref = value(p.value, diag.js(doc, p.value));
-        if (typeof ref !== "string" || ref === "") {
-          diag.err(p.value, `input '${alias}' of '${name}' must be 'stage' or 'stage/output'`);
-          continue;
+        // A list of references: each contributes (patterns with a templated alias, in list order).
+        const items = isSeq(p.value) ? p.value.items : [p.value];
+        if (isSeq(p.value) && !items.length) {
+          diag.err(p.value, `input '${alias}' of '${name}' lists no stage`);
         }
-        inputs.push({
-          alias,
-          ref: fillPlaceholders(ref, combo),
-          aliasNode: p.key,
-          valueNode: p.value,
-        });
+        for (const item of items) {
+          const ref = value(item, diag.js(doc, item));
+          if (typeof ref !== "string" || ref === "") {
+            diag.err(item, `input '${alias}' of '${name}' must be 'stage' or 'stage/output'`);
+            continue;
+          }
+          inputs.push({ alias, ref: fillPlaceholders(ref, combo), aliasNode: p.key, valueNode: item });
+        }
       }
     }
     out.push({

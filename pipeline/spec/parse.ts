@@ -10,8 +10,19 @@ import { didYouMean } from "../usage.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { IDENT_RE, jsonType, parseSetValue, short } from "./values.ts";
 
-/** The fields a pipeline file may have at the top. */
-export const TOP_KEYS = ["version", "params", "stages", "targets", "default", "description"];
+/**
+ * The fields a pipeline file may have at the top. `templates:` is ignored by the engine: it holds
+ * YAML anchors (`&name`) that stages merge into their params with `<<: *name`.
+ */
+export const TOP_KEYS = [
+  "version",
+  "description",
+  "templates",
+  "params",
+  "stages",
+  "targets",
+  "default",
+];
 
 /** The parsed file: its document, top-level fields and params. */
 export interface Parsed {

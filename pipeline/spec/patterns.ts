@@ -6,6 +6,9 @@
  *   `eval-pls-k9-wiki` with `method = pls-k9`. `{name:a|b}` captures only one of the listed
  *   values: `"eval-{m}-{pca:none|standard}-wiki"`.
  *
+ * Matches come in pipeline order; with listed values, in the order of the list first
+ * (`"eval-{m:cca|pls-k9}-wiki"` gives `eval-cca-wiki`, then `eval-pls-k9-wiki`).
+ *
  * A name must match in exactly one way: when the leftmost-shortest and the leftmost-longest
  * readings capture different values (`eval-{m}-{pca}-wiki` against `eval-gmmfa-std-none-wiki`),
  * the match is ambiguous and reported, never guessed.
@@ -19,6 +22,8 @@ export interface Pattern {
   source: string;
   /** Capture names, in order. */
   captures: string[];
+  /** Capture → its listed values, for `{name:a|b}` captures. */
+  choices: Record<string, string[]>;
   /** The literal text before the first wildcard or capture (for the name index). */
   prefix: string;
   /** Greedy reading: `*` and captures as long as possible, left first. */
@@ -53,6 +58,7 @@ function escape(s: string): string {
 export function compilePattern(source: string): Pattern | string {
   const greedy: string[] = [], lazy: string[] = [];
   const captures: string[] = [];
+  const choiceLists: Record<string, string[]> = {};
   let prefix: string | undefined;
   let lastWasCapture = false;
   for (let i = 0; i < source.length;) {
@@ -94,6 +100,7 @@ export function compilePattern(source: string): Pattern | string {
         return `bad capture '{${body}}': list the values as {${name}:a|b}`;
       }
       group = lazyGroup = `(${choices.map(escape).join("|")})`;
+      choiceLists[name] = choices;
     }
     prefix ??= source.slice(0, i);
     captures.push(name);
@@ -105,6 +112,7 @@ export function compilePattern(source: string): Pattern | string {
   return {
     source,
     captures,
+    choices: choiceLists,
     prefix: prefix ?? source,
     greedy: new RegExp(`^${greedy.join("")}$`),
     lazy: new RegExp(`^${lazy.join("")}$`),
@@ -173,7 +181,13 @@ export class NameIndex {
         ambiguous.push(`'${s[i]}' reads as ${m.ambiguous[0]} or as ${m.ambiguous[1]}`);
       } else hits.push({ name: s[i], captures: m.captures });
     }
-    hits.sort((a, b) => this.#order.get(a.name)! - this.#order.get(b.name)!);
+    const listed = Object.entries(p.choices);
+    const rank = (h: PatternMatch) => listed.map(([c, values]) => values.indexOf(h.captures[c]));
+    hits.sort((a, b) => {
+      const ra = rank(a), rb = rank(b);
+      const i = ra.findIndex((x, k) => x !== rb[k]);
+      return i >= 0 ? ra[i] - rb[i] : this.#order.get(a.name)! - this.#order.get(b.name)!;
+    });
     const out = { hits, ambiguous };
     this.#memo.set(p.source, out);
     return out;

@@ -61,6 +61,16 @@ export function resolve(
   }
   const graph = new Map<string, string[]>();
   for (const s of stages.values()) {
+    const aliases = new Set<string>();
+    for (const inp of s.resolvedInputs) {
+      if (aliases.has(inp.alias)) {
+        diag.err(
+          s.inputNodes.get(inp.alias),
+          `stage '${s.name}' has two inputs named '${inp.alias}'; rename one`,
+        );
+      }
+      aliases.add(inp.alias);
+    }
     const deps = new Set<string>();
     for (const inp of s.resolvedInputs) {
       if (!stages.has(inp.stage)) {
