@@ -208,7 +208,9 @@ function expandEntry(pair: Pair, parsed: Parsed): Draft[] {
   if (!axes) return [];
   const withPair = fields.get("with");
   const withValue = withPair?.value;
-  const withIsInterp = isScalar(withValue) && typeof withValue.value === "string";
+  // `with:` as one value: an interpolation giving a mapping, or an `!include` of one
+  const withIsInterp = isScalar(withValue) && withValue.value !== null &&
+    ["string", "object"].includes(typeof withValue.value);
   if (withValue != null && !isMap(withValue) && !withIsInterp) {
     diag.err(withValue, `\`with:\` of '${entry}' must be a mapping of param: value`);
   }

@@ -32,6 +32,7 @@ export {
   type StageSpec,
 } from "./types.ts";
 export { checkParam, matrixValueName, parseSetValue, RESERVED_OUTPUTS } from "./values.ts";
+export { yamlOptions } from "./parse.ts";
 export { compilePattern, isGlob, isPattern, matchGlob, NameIndex } from "./patterns.ts";
 
 /** Parses and validates pipeline text. `file` is used in diagnostics. */

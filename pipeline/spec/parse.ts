@@ -4,7 +4,7 @@
  * @module
  */
 import { isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
-import type { Document, Pair, YAMLMap } from "yaml";
+import type { Document, Pair, ScalarTag, YAMLMap } from "yaml";
 import type { Params } from "../types.ts";
 import { didYouMean } from "../usage.ts";
 import { Diagnostics } from "./diagnostics.ts";
@@ -38,6 +38,59 @@ export interface Parsed {
   fromSet: Set<string>;
 }
 
+function dirOf(file: string): string {
+  const i = file.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : file.slice(0, i);
+}
+
+/**
+ * The `!include path` tag: the value is the content of another YAML file, the path relative to
+ * the including file (`with: !include checks/paper.yaml`). Its content enters the stage's params,
+ * hence its key, like any value written in place. Problems (unreadable file, YAML errors, an
+ * include cycle) are reported at the tag, naming the included file's line and column.
+ */
+export function includeTag(file: string, depth = 0): ScalarTag {
+  return {
+    tag: "!include",
+    resolve(value: string, onError: (message: string) => void): unknown {
+      const path = value.startsWith("/") ? value : `${dirOf(file)}/${value}`;
+      if (depth >= 8) {
+        onError(`!include ${value}: more than 8 nested includes (an include cycle?)`);
+        return null;
+      }
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(path);
+      } catch (e) {
+        const why = e instanceof Deno.errors.NotFound ? "file not found" : String(e);
+        onError(`!include ${value}: cannot read ${path} (${why})`);
+        return null;
+      }
+      const lines = new LineCounter();
+      const doc = parseDocument(text, { ...yamlOptions(path, depth + 1), lineCounter: lines });
+      const first = doc.errors[0];
+      if (first) {
+        const p = lines.linePos(first.pos?.[0] ?? 0);
+        const what = first.message.split(/ at line \d+, column \d+/)[0];
+        onError(`!include ${value}: ${path}:${p.line}:${p.col}: ${what}`);
+        return null;
+      }
+      return doc.toJS();
+    },
+  };
+}
+
+/**
+ * The YAML options the engine reads a pipeline file with (merge keys `<<`, the `!include` tag),
+ * for tools that read it themselves.
+ */
+export function yamlOptions(
+  file: string,
+  depth = 0,
+): { merge: true; uniqueKeys: false; prettyErrors: false; customTags: ScalarTag[] } {
+  return { merge: true, uniqueKeys: false, prettyErrors: false, customTags: [includeTag(file, depth)] };
+}
+
 /**
  * Reports a key written twice in one mapping, in one pass over the document (the YAML
  * library's own check compares every pair of keys: quadratic in a mapping's size).
@@ -59,12 +112,7 @@ function duplicateKeys(doc: Document, diag: Diagnostics): void {
 /** Parses `text`; stops (throws) on YAML errors or a root that is not a mapping. */
 export function parse(text: string, options: { file: string; set?: readonly string[] }): Parsed {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: false,
-    merge: true,
-  });
+  const doc = parseDocument(text, { ...yamlOptions(options.file), lineCounter: lines });
   const diag = new Diagnostics(options.file, lines);
   for (const e of doc.errors) {
     diag.err(e.pos?.[0] ?? 0, `YAML: ${e.message.split(/ at line \d+, column \d+/)[0]}`);
