@@ -38,7 +38,11 @@ Deno.test("pipeline.yaml: 331 stages; quick 77, paper 228, compare 49 with their
 Deno.test("pipeline.yaml: checks and reports collect every evaluation of their target", async () => {
   const p = await loadPipeline(FILE, { registry });
   const quick = evaluations(p, closure(p, "quick"));
-  assert.equal(quick.length, 8 + 1 + 12 + 3 + 12, "§6 8, pls-k9, 6 standard × 2, 3 DSE, 12 λ points");
+  assert.equal(
+    quick.length,
+    8 + 1 + 12 + 3 + 12,
+    "§6 8, pls-k9, 6 standard × 2, 3 DSE, 12 λ points",
+  );
   for (const stage of ["check-wiki", "report-quick"]) {
     const ins = inputsOf(p, stage);
     for (const e of quick) assert.ok(ins.has(e), `${e} is an input of ${stage}`);

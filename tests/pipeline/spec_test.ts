@@ -31,7 +31,11 @@ const EXPECT: Record<string, [number, number, string]> = {
     15,
     "the alias uses {m}, which the pattern 'src-{n}' does not capture (it captures {n})",
   ],
-  input_alias_capture_plain_ref: [6, 15, "alias 'x-{m}' of stage 'c' uses {m}, but 'src' is not a pattern"],
+  input_alias_capture_plain_ref: [
+    6,
+    15,
+    "alias 'x-{m}' of stage 'c' uses {m}, but 'src' is not a pattern",
+  ],
   input_alias_collision: [
     7,
     15,
@@ -302,15 +306,18 @@ Deno.test("parsePipeline: a capture pattern names inputs by what it captured, li
     { file: "c.yaml", registry },
   );
   const inputs = p.stages.get("all")!.inputs;
-  assert.deepEqual(inputs.slice(0, 3), [
-    { alias: "plain:eval-cca-none", stage: "eval-cca-none", captures: { m: "cca" } },
-    { alias: "plain:eval-pls-k9-none", stage: "eval-pls-k9-none", captures: { m: "pls-k9" } },
-    {
-      alias: "plain:eval-gmmfa-std-none",
-      stage: "eval-gmmfa-std-none",
-      captures: { m: "gmmfa-std" },
-    },
-  ].map((i) => ({ ...i, output: undefined })));
+  assert.deepEqual(
+    inputs.slice(0, 3),
+    [
+      { alias: "plain:eval-cca-none", stage: "eval-cca-none", captures: { m: "cca" } },
+      { alias: "plain:eval-pls-k9-none", stage: "eval-pls-k9-none", captures: { m: "pls-k9" } },
+      {
+        alias: "plain:eval-gmmfa-std-none",
+        stage: "eval-gmmfa-std-none",
+        captures: { m: "gmmfa-std" },
+      },
+    ].map((i) => ({ ...i, output: undefined })),
+  );
   // a list of patterns: each in turn; listed values in the order written
   assert.deepEqual(inputs.slice(3, 6).map((i) => [i.alias, i.stage]), [
     ["pls-k9", "eval-pls-k9-none"],
