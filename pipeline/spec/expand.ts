@@ -301,7 +301,12 @@ function expandEntry(pair: Pair, parsed: Parsed): Draft[] {
             diag.err(item, `input '${alias}' of '${name}' must be 'stage' or 'stage/output'`);
             continue;
           }
-          inputs.push({ alias, ref: fillPlaceholders(ref, combo), aliasNode: p.key, valueNode: item });
+          inputs.push({
+            alias,
+            ref: fillPlaceholders(ref, combo),
+            aliasNode: p.key,
+            valueNode: item,
+          });
         }
       }
     }

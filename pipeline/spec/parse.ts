@@ -88,7 +88,12 @@ export function yamlOptions(
   file: string,
   depth = 0,
 ): { merge: true; uniqueKeys: false; prettyErrors: false; customTags: ScalarTag[] } {
-  return { merge: true, uniqueKeys: false, prettyErrors: false, customTags: [includeTag(file, depth)] };
+  return {
+    merge: true,
+    uniqueKeys: false,
+    prettyErrors: false,
+    customTags: [includeTag(file, depth)],
+  };
 }
 
 /**
