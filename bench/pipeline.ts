@@ -2,13 +2,20 @@
  * Engine benchmark (issue 2):
  * 1. no-op `reproduce` of a 50-stage toy pipeline whose inputs total 1 GiB (target < 0.5 s),
  *    in-process and as a fresh `deno run` process;
- * 2. streaming sha256 throughput against `sha256sum` on the same 1 GiB file (target ≥ 0.8×).
+ * 2. streaming sha256 throughput against `sha256sum` on the same 1 GiB file (target ≥ 0.8×);
+ * 3. engine scaling (issue 14), in-process: validating a 10k-stage pipeline (target ≤ 3 s),
+ *    parsing a 32k-entry pipeline.yaml, and expanding + scheduling (upstream closure and
+ *    topological order) a 100k-stage matrix (target ≤ 5 s). `bench/pipeline.ts scaling` runs
+ *    only these.
  *
  * Everything is generated in a temp dir and deleted afterwards.
  * `deno run -A bench/pipeline.ts` runs it; `bench/pipeline.ts cli ...` is the toy CLI it times.
  * @module
  */
 import { main } from "../pipeline/cli.ts";
+import { topoOrder, upstreamClosure } from "../pipeline/dag.ts";
+import { parsePipeline, type Pipeline } from "../pipeline/spec.ts";
+import process from "node:process";
 import { sha256File } from "../pipeline/hash.ts";
 import type { Registry, StageKind } from "../pipeline/types.ts";
 
@@ -45,6 +52,7 @@ const summary: StageKind = {
   name: "summary",
   description: "summarises inputs",
   module: import.meta.url,
+  inputs: "any",
   params: { i: { type: "integer" } },
   outputs: ["summary.json"],
   async run(ctx) {
@@ -78,6 +86,97 @@ export function benchPipeline(): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * `n` explicit stage entries: a chain (`s-i` reads `s-(i-1)`), every 10th also reads a glob of
+ * its decade, and a join reads every stage through one glob; targets by glob.
+ */
+export function entriesPipeline(n: number): string {
+  const lines = ["stages:"];
+  for (let i = 0; i < n; i++) {
+    lines.push(`  s-${i}:`, "    uses: summary", `    with: { i: ${i} }`);
+    const ins = [];
+    if (i > 0) ins.push(`prev: s-${i - 1}`);
+    if (i % 10 === 9 && i > 9) ins.push(`decade: "s-${Math.floor(i / 10)}?"`);
+    if (ins.length) lines.push(`    inputs: { ${ins.join(", ")} }`);
+  }
+  lines.push("  join:", "    uses: summary", "    with: { i: -1 }", '    inputs: { all: "s-*" }');
+  lines.push("targets:", '  some: ["s-1*"]', "  top: [join]", "default: top");
+  return lines.join("\n") + "\n";
+}
+
+/** A matrix of `a × b` stages, one gather per `a` (a capture pattern), one join over the gathers. */
+export function matrixPipeline(a: number, b: number): string {
+  const list = (k: number) => `[${Array.from({ length: k }, (_, i) => i).join(", ")}]`;
+  return [
+    "stages:",
+    "  m-{a}-{b}:",
+    "    uses: summary",
+    `    matrix: { a: ${list(a)}, b: ${list(b)} }`,
+    '    with: { i: "${{ matrix.b }}" }',
+    "  g-{a}:",
+    "    uses: summary",
+    `    matrix: { a: ${list(a)} }`,
+    '    with: { i: "${{ matrix.a }}" }',
+    '    inputs: { "part-{b}": "m-{a}-{b}" }',
+    "  all:",
+    "    uses: summary",
+    "    with: { i: -1 }",
+    '    inputs: { g: "g-*" }',
+    "targets:",
+    "  top: [all]",
+    "",
+  ].join("\n");
+}
+
+/** Wall and CPU time (user + system, this process) of the best of `k` runs of `f`, in ms. */
+function bestOf(k: number, f: () => void): { wall: number; cpu: number } {
+  let best = { wall: Infinity, cpu: Infinity };
+  for (let i = 0; i < k; i++) {
+    const t = performance.now(), c = process.cpuUsage();
+    f();
+    const wall = performance.now() - t, used = process.cpuUsage(c);
+    if (wall < best.wall) best = { wall, cpu: (used.user + used.system) / 1000 };
+  }
+  return best;
+}
+
+/** `1234 ms wall (1100 ms CPU)`: on a shared box the CPU time is the steadier figure. */
+function fmtTime(t: { wall: number; cpu: number }): string {
+  return `${t.wall.toFixed(0)} ms wall (${t.cpu.toFixed(0)} ms CPU)`;
+}
+
+/** The engine-scaling figures of issue 14 (spec phases and DAG only; no store, no runner). */
+export function benchScaling(): void {
+  const options = { file: "bench.yaml", registry };
+  for (const [n, what, target] of [[10_000, "validate", 3000], [32_768, "parse", 0]] as const) {
+    const text = entriesPipeline(n);
+    let stages = 0;
+    const t = bestOf(3, () => (stages = parsePipeline(text, options).stages.size));
+    console.log(
+      `${what} a ${n}-entry pipeline.yaml (${
+        (text.length / 1e6).toFixed(1)
+      } MB, ${stages} stages, ` +
+        `chain depth ${n}, ${Math.floor(n / 10) - 1} glob inputs): ${fmtTime(t)}${
+          target ? ` (target ≤ ${target} ms)` : ""
+        }`,
+    );
+  }
+  const text = matrixPipeline(1000, 100);
+  let pipeline: Pipeline | undefined;
+  const parse = bestOf(2, () => (pipeline = parsePipeline(text, options)));
+  const p = pipeline!;
+  let order = 0;
+  const sched = bestOf(3, () => {
+    order = topoOrder(p.graph, { only: upstreamClosure(p.graph, p.targets.get("top")!) }).length;
+  });
+  console.log(
+    `100k-stage matrix (1000 × 100, 1000 capture-pattern gathers, one join): ${p.stages.size} ` +
+      `stages; expand + validate ${fmtTime(parse)}; closure + topological order of ${order} ` +
+      `stages ${fmtTime(sched)}; total ${(parse.wall + sched.wall).toFixed(0)} ms wall ` +
+      `(target ≤ 5000 ms)`,
+  );
+}
+
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const r = await f();
@@ -86,6 +185,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 /** Runs both benchmarks and prints the figures. */
 export async function bench(): Promise<void> {
+  benchScaling();
   const dir = await Deno.makeTempDir({ prefix: "bench-pipeline-" });
   try {
     const pipeline = `${dir}/pipeline.yaml`;
@@ -173,5 +273,6 @@ export async function bench(): Promise<void> {
 
 if (import.meta.main) {
   if (Deno.args[0] === "cli") Deno.exit(await main(Deno.args.slice(1), { registry }));
+  else if (Deno.args[0] === "scaling") benchScaling();
   else await bench();
 }

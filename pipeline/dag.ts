@@ -11,31 +11,36 @@ export type Graph = ReadonlyMap<string, readonly string[]>;
 
 /**
  * Finds one cycle, returned closed (`[a, b, a]`), or `undefined` if the graph is acyclic.
- * Dependencies that are not nodes of the graph are ignored.
+ * Dependencies that are not nodes of the graph are ignored. Iterative depth-first search: linear
+ * in nodes + edges, and no recursion limit on long chains.
  */
 export function findCycle(graph: Graph): string[] | undefined {
-  const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
-  const stack: string[] = [];
-  function visit(n: string): string[] | undefined {
-    state.set(n, 1);
-    stack.push(n);
-    for (const d of graph.get(n) ?? []) {
+  const state = new Map<string, 1 | 2>(); // 1 = on the path, 2 = done
+  for (const root of graph.keys()) {
+    if (state.has(root)) continue;
+    const path: string[] = [root];
+    const next: number[] = [0]; // per path node: the index of the next dependency to visit
+    state.set(root, 1);
+    while (path.length) {
+      const n = path[path.length - 1];
+      const deps = graph.get(n) ?? [];
+      const i = next[next.length - 1]++;
+      if (i >= deps.length) {
+        state.set(n, 2);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const d = deps[i];
       if (!graph.has(d)) continue;
       const s = state.get(d);
-      if (s === 1) return [...stack.slice(stack.indexOf(d)), d];
+      if (s === 1) return [...path.slice(path.lastIndexOf(d)), d];
       if (s === undefined) {
-        const c = visit(d);
-        if (c) return c;
+        state.set(d, 1);
+        path.push(d);
+        next.push(0);
       }
     }
-    stack.pop();
-    state.set(n, 2);
-    return undefined;
-  }
-  for (const n of graph.keys()) {
-    if (state.has(n)) continue;
-    const c = visit(n);
-    if (c) return c;
   }
   return undefined;
 }
@@ -46,21 +51,37 @@ export function formatCycle(cycle: readonly string[]): string {
 }
 
 /**
- * Topological order (dependencies first). Among ready nodes the graph's insertion order wins.
- * Throws if the graph has a cycle.
+ * Topological order (dependencies first). Among ready nodes the graph's insertion order wins:
+ * each node comes right after its not-yet-listed dependencies (depth first, in their order).
+ * Throws if the graph has a cycle. Linear in nodes + edges.
  */
 export function topoOrder(graph: Graph, options: { only?: ReadonlySet<string> } = {}): string[] {
   const cycle = findCycle(graph);
   if (cycle) throw new Error(`dependency cycle: ${formatCycle(cycle)}`);
   const out: string[] = [];
   const seen = new Set<string>();
-  function visit(n: string) {
-    if (seen.has(n)) return;
-    seen.add(n);
-    for (const d of graph.get(n) ?? []) if (graph.has(d)) visit(d);
-    if (!options.only || options.only.has(n)) out.push(n);
+  for (const root of graph.keys()) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    const path: string[] = [root];
+    const next: number[] = [0];
+    while (path.length) {
+      const n = path[path.length - 1];
+      const deps = graph.get(n) ?? [];
+      const i = next[next.length - 1]++;
+      if (i >= deps.length) {
+        path.pop();
+        next.pop();
+        if (!options.only || options.only.has(n)) out.push(n);
+        continue;
+      }
+      const d = deps[i];
+      if (!graph.has(d) || seen.has(d)) continue;
+      seen.add(d);
+      path.push(d);
+      next.push(0);
+    }
   }
-  for (const n of graph.keys()) visit(n);
   return out;
 }
 

@@ -280,7 +280,7 @@ export async function runStages(
   const progress = new Progress(write, !!options.tty, options.progressEvery ?? 10);
   const jobs = Math.max(1, options.jobs ?? 1);
   const workers = options.workers ?? jobs > 1;
-  const order = project.closure(names).filter((n) => names.includes(n));
+  const wanted = new Set(names), order = project.closure(names).filter((n) => wanted.has(n));
   const graph = project.pipeline.graph;
   const results = new Map<string, StageResult>();
   const width = Math.min(40, Math.max(...order.map((n) => n.length), 8));
@@ -575,7 +575,7 @@ export async function runStages(
     let started = false;
     for (let i = 0; i < waiting.length && running.size < jobs; i++) {
       const n = waiting[i];
-      const deps = (graph.get(n) ?? []).filter((d) => order.includes(d));
+      const deps = (graph.get(n) ?? []).filter((d) => wanted.has(d));
       if (!deps.every((d) => results.has(d))) continue;
       waiting.splice(i--, 1);
       started = true;

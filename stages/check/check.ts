@@ -5,7 +5,7 @@
  * stage. Params:
  *
  * - `expected`: rows `{ kind, dataset, method, pca, similarity, i2t?, t2i?, avg?, tol?,
- *   tol_reason?, source, note?, degenerate?, stage? }`. `kind` says what the numbers are:
+ *   tol_reason?, source, note?, degenerate?, stage?, lambda?, seed? }`. `kind` says what the numbers are:
  *   `published` (printed in a paper or release; `source` names table, row and column), `anchor`
  *   (an independent implementation) or `regression` (our own earlier output). Each metric given
  *   becomes one compared cell; it is ok when a unique metrics row matches and
@@ -13,15 +13,17 @@
  *   (0.015, 1.5 mAP points); a wider one needs `tol_reason`. A row marked `degenerate` is shown
  *   as such.
  * - `claims`: `{ name?, left, op, right, margin?, required?, reason? }`. `left` selects one
- *   metrics value by `{ method, pca?, similarity?, dataset?, metric?, stage? }` (metric defaults
- *   to `avg`); `right` is a number or a selector whose missing fields (except `stage`) are taken
- *   from `left`. With d = left − right and m = margin (default 0), the claim holds when
+ *   metrics value by `{ method, pca?, similarity?, dataset?, metric?, stage?, lambda?, seed? }`
+ *   (metric defaults to `avg`); `right` is a number or a selector whose missing fields (except
+ *   `stage`, `lambda`, `seed`) are taken from `left`. With d = left − right and m = margin (default 0), the claim holds when
  *   `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A failing claim fails the run unless it
  *   says `required: false` with a `reason`.
  *
  * Both lists are validated when the pipeline loads (a bad row is a located spec error, exit 2).
  * Matching is case-insensitive on dataset, method and similarity; `pca` must be equal when given
- * (it is required in `expected`). A selector that matches no row, or several rows, fails.
+ * (it is required in `expected`). The sweep fields `lambda` and `seed` (stages/formats/metrics.ts)
+ * are part of a row's identity: a selector without `lambda` matches only rows without one (the
+ * method's own run, not a sweep point). A selector that matches no row, or several rows, fails.
  *
  * Outputs `check.json` (format: stages/formats/check_result.ts) and `check.md`; returns a
  * verdict whose `detail` holds the counts and failures of each kind and of the claims.
@@ -38,13 +40,14 @@ import {
   type ExpectationKind,
   failures,
   KIND_HEADINGS,
+  methodLabel,
   type Metric,
   METRICS,
   summaryLine,
   tally,
   writeCheckResult,
 } from "../formats/check_result.ts";
-import { type MetricRow, readMetrics } from "../formats/metrics.ts";
+import { type MetricRow, readMetrics, SWEEP_FIELDS } from "../formats/metrics.ts";
 
 export type { CheckResult, CheckRow, ClaimResult, Metric };
 
@@ -81,6 +84,10 @@ export interface ExpectedRow {
   degenerate?: boolean;
   /** Restrict the match to one stage's rows. */
   stage?: string;
+  /** λ of a sweep point; absent = a row without λ. */
+  lambda?: number;
+  /** One seed of several; absent = a row without a seed. */
+  seed?: number;
 }
 
 /** Picks one metrics value. */
@@ -97,6 +104,10 @@ export interface Selector {
   metric?: Metric;
   /** Restrict to one stage's rows. */
   stage?: string;
+  /** λ of a sweep point; absent = a row without λ. */
+  lambda?: number;
+  /** One seed of several; absent = a row without a seed. */
+  seed?: number;
 }
 
 /** A comparison between two results (or a result and a number). */
@@ -132,9 +143,10 @@ export function selectRows(rows: readonly MetricRow[], sel: Selector): MetricRow
     if (sel.similarity !== undefined && !same(r.similarity, sel.similarity)) continue;
     if (sel.pca !== undefined && r.pca !== sel.pca) continue;
     if (sel.stage !== undefined && r.stage !== sel.stage) continue;
+    if (SWEEP_FIELDS.some((f) => r[f] !== sel[f])) continue;
     const dup = out.some((o) =>
       o.stage === r.stage && o.method === r.method && o.dataset === r.dataset &&
-      o.similarity === r.similarity && o.pca === r.pca
+      o.similarity === r.similarity && o.pca === r.pca && SWEEP_FIELDS.every((f) => o[f] === r[f])
     );
     if (!dup) out.push(r);
   }
@@ -147,6 +159,7 @@ function describe(sel: Selector): string {
   if (sel.similarity) parts.push(sel.similarity);
   if (sel.dataset) parts.push(sel.dataset);
   if (sel.stage) parts.push(`stage ${sel.stage}`);
+  for (const f of SWEEP_FIELDS) if (sel[f] !== undefined) parts.push(`${f} ${sel[f]}`);
   return parts.join(" ");
 }
 
@@ -219,6 +232,7 @@ export function parseExpected(
         throw new Error(`${where}: "${f}" must be a string`);
       }
     }
+    sweepFields(r, where);
     if (r.degenerate !== undefined && typeof r.degenerate !== "boolean") {
       throw new Error(`${where}: "degenerate" must be true or false`);
     }
@@ -235,6 +249,7 @@ export function parseExpected(
       "note",
       "degenerate",
       "stage",
+      ...SWEEP_FIELDS,
     ]);
     const unknown = Object.keys(r).filter((k) => !known.has(k));
     if (unknown.length) {
@@ -242,6 +257,14 @@ export function parseExpected(
     }
     return { ...r, tol } as unknown as ExpectedRow;
   });
+}
+
+function sweepFields(r: Record<string, unknown>, where: string): void {
+  for (const f of SWEEP_FIELDS) {
+    if (r[f] !== undefined && (typeof r[f] !== "number" || !Number.isFinite(r[f]))) {
+      throw new Error(`${where}: "${f}" must be a number (the row's sweep value)`);
+    }
+  }
 }
 
 function parseSelector(v: unknown, where: string): Selector {
@@ -257,6 +280,7 @@ function parseSelector(v: unknown, where: string): Selector {
   if (s.pca !== undefined && typeof s.pca !== "boolean") {
     throw new Error(`${where}: "pca" must be true or false`);
   }
+  sweepFields(s, where);
   if (s.metric !== undefined && !METRICS.includes(s.metric as Metric)) {
     throw new Error(`${where}: "metric" must be one of ${METRICS.join(", ")}`);
   }
@@ -318,6 +342,8 @@ export function compareExpected(
       similarity: e.similarity,
       pca: e.pca,
       stage: e.stage,
+      lambda: e.lambda,
+      seed: e.seed,
     });
     const tol = e.tol ?? DEFAULT_TOL;
     for (const m of METRICS) {
@@ -333,6 +359,8 @@ export function compareExpected(
         method: e.method,
         pca: e.pca,
         similarity: e.similarity,
+        ...(e.lambda !== undefined ? { lambda: e.lambda } : {}),
+        ...(e.seed !== undefined ? { seed: e.seed } : {}),
         metric: m,
         expected: want,
         reproduced,
@@ -353,8 +381,14 @@ export function compareExpected(
 function claimName(c: Claim): string {
   if (c.name) return c.name;
   const l = c.left, metric = l.metric ?? "avg";
-  const r = typeof c.right === "number" ? String(c.right) : describe({ ...l, ...c.right });
+  const r = typeof c.right === "number" ? String(c.right) : describe(rightSelector(c));
   return `${describe(l)} ${c.op} ${r} (${metric})`;
+}
+
+/** A claim's right selector: its own fields, the rest from `left` except stage and sweep values. */
+function rightSelector(c: Claim): Selector {
+  const { stage: _s, lambda: _l, seed: _n, ...inherit } = c.left;
+  return { ...inherit, ...(c.right as Selector) };
 }
 
 /** Evaluate each claim against the metrics rows. */
@@ -376,8 +410,7 @@ export function evaluateClaims(
     if (typeof c.right === "number") {
       rv = c.right;
     } else {
-      const { stage: _ignored, ...inherit } = c.left;
-      const sel: Selector = { ...inherit, ...c.right };
+      const sel = rightSelector(c);
       const right = findOne(rows, sel);
       if ("error" in right) return { ...base, holds: false, detail: `right: ${right.error}` };
       rv = right.row[sel.metric ?? "avg"];
@@ -410,7 +443,7 @@ export function runCheck(
 }
 
 function cellLabel(r: CheckRow): string {
-  return `${r.method}${r.pca ? "+PCA" : ""}`;
+  return `${methodLabel(r)}${r.pca ? "+PCA" : ""}`;
 }
 
 function okMark(r: CheckRow): string {

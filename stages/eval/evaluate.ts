@@ -9,10 +9,15 @@
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { type Embedding, readEmbedding } from "../formats/embedding.ts";
-
 import { type DirectionResult, evaluateDirection, scopeGrid } from "../retrieval/curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "../retrieval/map.ts";
-import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
+import {
+  type MetricRow,
+  metricRow,
+  SWEEP_FIELDS,
+  type SweepValues,
+  writeMetrics,
+} from "../formats/metrics.ts";
 import { pairedRecall, type RecallResult } from "../retrieval/recall.ts";
 
 /** Params of the `evaluate` kind. */
@@ -25,6 +30,8 @@ export interface EvaluateParams extends Record<string, unknown> {
   label: string;
   /** Dataset id for the rows; empty = embedding.json's `dataset`. */
   dataset: string;
+  /** Sweep values written into every row (`lambda`, `seed`); empty outside a sweep. */
+  sweep: SweepValues;
 }
 
 /** Resolve the `similarities` param against the native score; duplicates are dropped. */
@@ -92,6 +99,20 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     },
     label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
     dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
+    sweep: {
+      type: "object",
+      default: {},
+      doc: "sweep values written into every row as fields: { lambda?, seed? } (numbers)",
+    },
+  },
+  validate(p) {
+    return Object.entries(p.sweep).flatMap(([k, v]) =>
+      !(SWEEP_FIELDS as readonly string[]).includes(k)
+        ? [{ param: "sweep", message: `unknown field '${k}'; sweep fields: ${SWEEP_FIELDS}` }]
+        : typeof v !== "number" || !Number.isFinite(v)
+        ? [{ param: "sweep", message: `'${k}' must be a number, got ${JSON.stringify(v)}` }]
+        : []
+    );
   },
   outputs: ["metrics.json", "curves.json"],
   async run(ctx: StageContext<EvaluateParams>) {
@@ -113,7 +134,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
       const row = metricRow(
         { dataset, method, pca: emb.info.pca, similarity: sim, stage: ctx.name },
         { i2t: r.i2t.map, t2i: r.t2i.map },
-        { recall: r.recall },
+        { recall: r.recall, sweep: ctx.params.sweep },
       );
       rows.push(row);
       curves[sim] = { i2t: curveJson(r.i2t), t2i: curveJson(r.t2i) };
@@ -129,7 +150,8 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     await writeMetrics(ctx.out("metrics.json"), rows);
     await Deno.writeTextFile(
       ctx.out("curves.json"),
-      JSON.stringify({ dataset, method, pca: emb.info.pca, curves }, null, 2) + "\n",
+      JSON.stringify({ dataset, method, pca: emb.info.pca, ...ctx.params.sweep, curves }, null, 2) +
+        "\n",
     );
   },
 };

@@ -43,6 +43,10 @@ export interface CheckRow {
   pca: boolean;
   /** Similarity. */
   similarity: string;
+  /** λ of the sweep point compared, if it is one. */
+  lambda?: number;
+  /** The seed compared, if the row is one of several seeds. */
+  seed?: number;
   /** Which metric. */
   metric: Metric;
   /** The expected value (a fraction, not a percentage). */
@@ -158,9 +162,18 @@ export function summaryLine(c: CheckCounts): string {
   return parts.join(" · ");
 }
 
+/** A row's method with its sweep values, e.g. `dse-ds λ=0.0001` or `vsepp seed 0`. */
+export function methodLabel(r: Pick<CheckRow, "method" | "lambda" | "seed">): string {
+  return [
+    r.method,
+    ...(r.lambda !== undefined ? [`λ=${r.lambda}`] : []),
+    ...(r.seed !== undefined ? [`seed ${r.seed}`] : []),
+  ].join(" ");
+}
+
 /** A short label of a row's cell, e.g. `lrbs+PCA inner avg (labelme)`. */
 export function rowLabel(r: CheckRow): string {
-  return `${r.method}${r.pca ? "+PCA" : ""} ${r.similarity} ${r.metric} (${r.dataset})`;
+  return `${methodLabel(r)}${r.pca ? "+PCA" : ""} ${r.similarity} ${r.metric} (${r.dataset})`;
 }
 
 /**
@@ -226,6 +239,8 @@ function parseRow(v: unknown, where: string): CheckRow {
     method: str(r, "method", where),
     pca: r.pca === true,
     similarity: str(r, "similarity", where),
+    ...(typeof r.lambda === "number" ? { lambda: r.lambda } : {}),
+    ...(typeof r.seed === "number" ? { seed: r.seed } : {}),
     metric: r.metric as Metric,
     expected: num(r, "expected", where),
     reproduced: nullableNum("reproduced"),

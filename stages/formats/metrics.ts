@@ -24,6 +24,10 @@ export interface MetricRow {
   avg: number;
   /** Name of the stage that produced the row. */
   stage: string;
+  /** λ of a sweep point (the evaluate stage's `sweep`); absent outside a sweep. */
+  lambda?: number;
+  /** Seed of one run among several seeds (the evaluate stage's `sweep`); absent otherwise. */
+  seed?: number;
   /** I→T Recall@1 (1:1 pairs; a fraction). Optional: absent in rows without a pairing. */
   i2t_r1?: number;
   /** I→T Recall@5. */
@@ -59,6 +63,16 @@ export const RECALL_FIELDS = [
   "t2i_medr",
   "t2i_meanr",
 ] as const;
+
+/**
+ * The sweep fields of a row, in the order they are written: which point of a sweep (λ) or which of
+ * several seeds the row is. Part of the row's identity: a row without them is the method's one
+ * run, not a sweep point.
+ */
+export const SWEEP_FIELDS = ["lambda", "seed"] as const;
+
+/** The sweep values of a row (`lambda`, `seed`). */
+export type SweepValues = { [F in typeof SWEEP_FIELDS[number]]?: number };
 
 /** One direction's R@K and ranks, as `stages/retrieval/recall.ts` computes them. */
 export interface DirectionRecall {
@@ -115,7 +129,7 @@ export function validateRow(value: unknown, where: string): MetricRow {
     avg: v.avg as number,
     stage: v.stage as string,
   };
-  for (const f of RECALL_FIELDS) {
+  for (const f of [...SWEEP_FIELDS, ...RECALL_FIELDS]) {
     if (v[f] === undefined) continue;
     if (typeof v[f] !== "number" || !Number.isFinite(v[f])) {
       throw new Error(
@@ -129,12 +143,13 @@ export function validateRow(value: unknown, where: string): MetricRow {
 
 /**
  * Build a row, computing `avg` from the two directions.
- * @param options `recall`: both directions' R@K and ranks (1:1 pairs), written as `i2t_r1` …
+ * @param options `recall`: both directions' R@K and ranks (1:1 pairs), written as `i2t_r1` …;
+ * `sweep`: the row's sweep values (`lambda`, `seed`)
  */
 export function metricRow(
   id: { dataset: string; method: string; pca: boolean; similarity: string; stage: string },
   map: { i2t: number; t2i: number },
-  options: { recall?: { i2t: DirectionRecall; t2i: DirectionRecall } } = {},
+  options: { recall?: { i2t: DirectionRecall; t2i: DirectionRecall }; sweep?: SweepValues } = {},
 ): MetricRow {
   const row: MetricRow = {
     dataset: id.dataset,
@@ -146,6 +161,7 @@ export function metricRow(
     avg: (map.i2t + map.t2i) / 2,
     stage: id.stage,
   };
+  for (const f of SWEEP_FIELDS) if (options.sweep?.[f] !== undefined) row[f] = options.sweep[f];
   const r = options.recall;
   if (r) {
     for (const dir of ["i2t", "t2i"] as const) {

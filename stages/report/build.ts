@@ -3,13 +3,7 @@
  * report.md / report.html / report.json / figures/ outputs.
  * @module
  */
-import {
-  buildCompareTable,
-  comparePoints,
-  type CompareSpec,
-  compareSpec,
-  splitMethodSeed,
-} from "./compare.ts";
+import { buildCompareTable, comparePoints, type CompareSpec, compareSpec } from "./compare.ts";
 import { readLabels, readMatrix } from "../tensor_io/npy.ts";
 import type { CurveSet, EmbeddingSet, ReportInputs } from "./inputs.ts";
 import {
@@ -349,7 +343,7 @@ export async function buildReport(
   const unseeded = options.compare
     ? {
       ...data,
-      metrics: data.metrics.filter((r) => splitMethodSeed(r.method).seed === undefined),
+      metrics: data.metrics.filter((r) => r.seed === undefined),
     }
     : data;
   const tables = compareOnly

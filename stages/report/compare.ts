@@ -1,8 +1,8 @@
 /**
  * The comparison table and figure (`compare` param of the report kind): every method on one
  * dataset under one similarity, mAP and retrieval-by-pair metrics (R@1/5/10, medr) as mean ± sd
- * over the seeds found. A metrics row belongs to seed N when its method label reads
- * `<method>@seed=<N>` (the evaluate stage's `label`); a row without a seed is one deterministic run.
+ * over the seeds found. A metrics row belongs to seed N when its `seed` field is N (the evaluate
+ * stage's `sweep: { seed: N }`); a row without a seed is one deterministic run.
  * @module
  */
 import type { MetricsRow } from "./inputs.ts";
@@ -82,14 +82,6 @@ export interface CompareTable {
   notes: string[];
 }
 
-const SEED = /^(.+)@seed=(\d+)$/;
-
-/** Split `<method>@seed=<N>` into method and seed; other labels come back unchanged. */
-export function splitMethodSeed(method: string): { method: string; seed?: number } {
-  const m = SEED.exec(method);
-  return m ? { method: m[1], seed: Number(m[2]) } : { method };
-}
-
 /** Mean and sample sd of values. */
 export function stat(values: number[]): Stat {
   const n = values.length;
@@ -101,7 +93,7 @@ export function stat(values: number[]): Stat {
 
 /**
  * Group rows by method over seeds.
- * @param rows metrics rows (their `method` may carry `@seed=N`)
+ * @param rows metrics rows (one per seed: the row's `seed` field)
  * @param options the spec, and display names of methods
  */
 export function buildCompareTable(
@@ -113,7 +105,7 @@ export function buildCompareTable(
   const all = new Map<string, MetricsRow[]>();
   for (const r of rows) {
     if (r.dataset !== spec.dataset) continue;
-    const { method } = splitMethodSeed(r.method);
+    const method = r.method;
     if (!all.has(method)) all.set(method, []);
     all.get(method)!.push(r);
   }
@@ -132,7 +124,7 @@ export function buildCompareTable(
   }
   const out: CompareRow[] = [];
   for (const [method, rs] of groups) {
-    const seeds = rs.map((r) => splitMethodSeed(r.method).seed).filter((s) => s !== undefined);
+    const seeds = rs.map((r) => r.seed).filter((s) => s !== undefined);
     const stats: CompareRow["stats"] = {};
     for (const f of COMPARE_FIELDS) {
       const vs = rs.map((r) => r[f]).filter((v): v is number => typeof v === "number");

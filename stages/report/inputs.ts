@@ -3,11 +3,10 @@
  * `metrics.json`, `curves.json`, `check.json`, Embedding objects (`embedding.json` + `.npy`),
  * `dataset.json`, and the engine's `manifest.json` when it is stored inside the object.
  *
- * λ-sweep rows: a metrics row belongs to a λ sweep when it carries a numeric `lambda` field,
- * `hyper.lambda`, or a method label `<method>@lambda=<value>` (e.g. the evaluate stage's `label`
- * param set to `dse-cs@lambda=0.001`; the label is split back into method `dse-cs` and λ). The
- * same is read from `curves.json` and `embedding.json`; an object whose metrics rows all share one
- * λ lends it to its `curves.json`.
+ * λ-sweep rows: a metrics row belongs to a λ sweep when it carries a numeric `lambda` field (the
+ * evaluate stage's `sweep: { lambda }`, stages/formats/metrics.ts) or `hyper.lambda`. The same is
+ * read from `curves.json` and `embedding.json`; an object whose metrics rows all share one λ lends
+ * it to its `curves.json`. A row's `seed` field marks one seed of several (the comparison).
  * @module
  */
 import {
@@ -151,27 +150,11 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const LABEL_LAMBDA = /^(.+?)\s*[@:]\s*(?:lambda|λ)\s*=\s*([-+0-9.eE]+)$/;
-
-/**
- * Split a method label that encodes a sweep point, `<method>@lambda=<value>` (also `λ`, `:`),
- * into the method and λ; other labels come back unchanged.
- */
-export function splitMethodLambda(method: string): { method: string; lambda?: number } {
-  const m = LABEL_LAMBDA.exec(method);
-  if (!m) return { method };
-  const v = Number(m[2]);
-  return Number.isFinite(v) ? { method: m[1], lambda: v } : { method };
-}
-
-/**
- * The λ a row-like object carries: a numeric `lambda` (or `λ`) field, `hyper.lambda`, or a method
- * label of the form `<method>@lambda=<value>`.
- */
+/** The λ a row-like object carries: a numeric `lambda` field, or `hyper.lambda`. */
 export function lambdaOf(o: Record<string, unknown>): number | undefined {
-  const cands = [o.lambda, o["λ"], isObj(o.hyper) ? o.hyper.lambda : undefined];
+  const cands = [o.lambda, isObj(o.hyper) ? o.hyper.lambda : undefined];
   for (const c of cands) if (typeof c === "number" && Number.isFinite(c)) return c;
-  return typeof o.method === "string" ? splitMethodLambda(o.method).lambda : undefined;
+  return undefined;
 }
 
 function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
@@ -202,7 +185,7 @@ function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
     return {
       ...recall,
       dataset: r.dataset as string,
-      method: splitMethodLambda(r.method as string).method,
+      method: r.method as string,
       pca: r.pca === true,
       similarity: r.similarity as string,
       i2t,
@@ -210,6 +193,7 @@ function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
       avg: typeof r.avg === "number" ? r.avg : (i2t + t2i) / 2,
       stage: typeof r.stage === "string" ? r.stage : undefined,
       lambda: lambdaOf(r),
+      ...(typeof r.seed === "number" ? { seed: r.seed } : {}),
       alias,
     };
   });
@@ -228,7 +212,7 @@ function parseCurves(raw: unknown, path: string, alias: string): CurveSet[] {
     if (!isObj(c.curves)) throw new Error(`${path} entry ${i}: "curves" must be an object`);
     return {
       dataset: c.dataset,
-      method: splitMethodLambda(c.method).method,
+      method: c.method,
       pca: c.pca === true,
       lambda: lambdaOf(c),
       curves: c.curves as CurveSet["curves"],
@@ -359,7 +343,7 @@ async function loadDir(
         alias,
         dir,
         dataset: String(e.dataset ?? ""),
-        method: splitMethodLambda(e.method).method,
+        method: e.method,
         pca: e.pca === true,
         lambda: lambdaOf(e),
         hasCenters: await exists(p("centers.npy")),

@@ -14,6 +14,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { parse } from "yaml";
 import { main } from "../../pipeline/cli.ts";
 import { Project } from "../../pipeline/project.ts";
+import { yamlOptions } from "../../pipeline/spec.ts";
 import { commands } from "../../stages/commands.ts";
 import { registry, runOptions } from "../../stages/mod.ts";
 import { VOC_CLASSES } from "../../stages/data/datasets.ts";
@@ -29,7 +30,7 @@ type Stage = { uses: string; with?: { files?: Record<string, unknown>[]; url?: s
  * digests removed (the lock file pins the fixtures).
  */
 async function pipelineForFixtures(path: string, base: string): Promise<string> {
-  const doc = parse(await Deno.readTextFile(PIPELINE), { merge: true }) as {
+  const doc = parse(await Deno.readTextFile(PIPELINE), yamlOptions(PIPELINE)) as {
     stages: Record<string, Stage>;
   };
   let n = 0;

@@ -44,3 +44,17 @@ Deno.test("findCycle returns the closed cycle; topoOrder refuses it", () => {
   assert.deepEqual(findCycle(new Map([["x", ["x"]]])), ["x", "x"]);
   assert.throws(() => topoOrder(c), /dependency cycle: a → b → c → a/);
 });
+
+Deno.test("a 200k-stage chain: cycle check, order and closure without recursion limits", () => {
+  const n = 200_000;
+  const graph = new Map<string, string[]>();
+  for (let i = 0; i < n; i++) graph.set(`s${i}`, i ? [`s${i - 1}`] : []);
+  assert.equal(findCycle(graph), undefined);
+  const order = topoOrder(graph);
+  assert.equal(order.length, n);
+  assert.equal(order[0], "s0");
+  assert.equal(order[n - 1], `s${n - 1}`);
+  assert.equal(upstreamClosure(graph, [`s${n - 1}`]).size, n);
+  graph.set("s0", [`s${n - 1}`]);
+  assert.equal(findCycle(graph)!.length, n + 1, "the whole chain closed on itself");
+});

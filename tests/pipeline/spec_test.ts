@@ -18,6 +18,30 @@ const EXPECT: Record<string, [number, number, string]> = {
   enum_violation: [4, 19, `must be one of "toy", "other", got "nope"`],
   input_not_string: [6, 18, "must be 'stage' or 'stage/output'"],
   input_glob_no_match: [6, 18, "input 'a' of stage 'c': the pattern 'sxr-*' matches no stage"],
+  input_pattern_bad_capture: [7, 18, "bad pattern 'src-{1n}': bad capture '{1n}'"],
+  input_pattern_unclosed: [6, 18, "bad pattern 'src-{n': '{' at character 5 is not closed"],
+  input_pattern_ambiguous: [
+    7,
+    22,
+    "the pattern 'eval-{m}-{pca}' matches 'eval-gmmfa-std-none' reads as m=gmmfa, pca=std-none or as m=gmmfa-std, pca=none",
+  ],
+  input_pattern_capture_no_match: [7, 22, "the pattern 'src-{n:c|d}' matches no stage"],
+  input_alias_capture_unknown: [
+    7,
+    15,
+    "the alias uses {m}, which the pattern 'src-{n}' does not capture (it captures {n})",
+  ],
+  input_alias_capture_plain_ref: [
+    6,
+    15,
+    "alias 'x-{m}' of stage 'c' uses {m}, but 'src' is not a pattern",
+  ],
+  input_alias_collision: [
+    7,
+    15,
+    "'src-a-x' and 'src-a-y' both become input 'in-a'; use more captures in the alias",
+  ],
+  include_missing: [4, 11, "!include no_such_params.yaml: cannot read"],
   kind_validate: [
     4,
     5,
@@ -264,4 +288,92 @@ Deno.test("--set: typed values, unknown names and wrong types are errors", () =>
     () => parsePipeline(GOOD, { file: "g", registry, set: ["novalue"] }),
     /expected --set key=value/,
   );
+});
+
+Deno.test("parsePipeline: a capture pattern names inputs by what it captured, listed values in order", () => {
+  const p = parsePipeline(
+    `stages:
+  eval-{m}-{pca}:
+    uses: source
+    matrix: { m: [cca, pls-k9, gmmfa-std], pca: [none, standard] }
+  all:
+    uses: combine
+    inputs:
+      plain: "eval-{m}-none"
+      "{m}": ["eval-{m:pls-k9|cca}-none", "eval-{m:gmmfa-std}-standard"]
+      "by-{m}-{pca}": "eval-{m}-{pca:none|standard}"
+`,
+    { file: "c.yaml", registry },
+  );
+  const inputs = p.stages.get("all")!.inputs;
+  assert.deepEqual(
+    inputs.slice(0, 3),
+    [
+      { alias: "plain:eval-cca-none", stage: "eval-cca-none", captures: { m: "cca" } },
+      { alias: "plain:eval-pls-k9-none", stage: "eval-pls-k9-none", captures: { m: "pls-k9" } },
+      {
+        alias: "plain:eval-gmmfa-std-none",
+        stage: "eval-gmmfa-std-none",
+        captures: { m: "gmmfa-std" },
+      },
+    ].map((i) => ({ ...i, output: undefined })),
+  );
+  // a list of patterns: each in turn; listed values in the order written
+  assert.deepEqual(inputs.slice(3, 6).map((i) => [i.alias, i.stage]), [
+    ["pls-k9", "eval-pls-k9-none"],
+    ["cca", "eval-cca-none"],
+    ["gmmfa-std", "eval-gmmfa-std-standard"],
+  ]);
+  assert.deepEqual(inputs.slice(6).map((i) => i.alias), [
+    "by-cca-none",
+    "by-pls-k9-none",
+    "by-gmmfa-std-none",
+    "by-cca-standard",
+    "by-pls-k9-standard",
+    "by-gmmfa-std-standard",
+  ]);
+  assert.equal(p.graph.get("all")!.length, 6, "deduplicated upstream stages");
+});
+
+Deno.test("parsePipeline: uses and with from the matrix, templates merged, !include read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/trainer.yaml`, "epochs: 7\nkind: other\n");
+    const text = `templates:
+  small: &small { size: 3 }
+params: { n: 2 }
+stages:
+  "{m}-x":
+    uses: "\${{ matrix.m.kind }}"
+    matrix:
+      m: [{ name: a, kind: source, with: { <<: *small, seed: five } }, { name: b, kind: source, with: { seed: "s\${{ params.n }}" } }]
+    with: "\${{ matrix.m.with }}"
+  t:
+    uses: trainer
+    with: !include trainer.yaml
+`;
+    const p = parsePipeline(text, { file: `${dir}/p.yaml`, registry });
+    assert.deepEqual(p.stages.get("a-x")!.params, { seed: "five", size: 3, files: 1, wait_ms: 0 });
+    assert.equal(p.stages.get("b-x")!.params.seed, "s2");
+    assert.equal(p.stages.get("b-x")!.kind, "source");
+    assert.deepEqual(p.stages.get("t")!.params, { epochs: 7, block_at: -1, kind: "other" });
+    // an included file's problems are located at the tag, naming the file's line and column
+    await Deno.writeTextFile(`${dir}/trainer.yaml`, "epochs: [1\n");
+    assert.throws(
+      () => parsePipeline(text, { file: `${dir}/p.yaml`, registry }),
+      (e: unknown) =>
+        e instanceof PipelineError && e.diagnostics.length === 1 &&
+        e.diagnostics[0].line === 12 && e.diagnostics[0].col === 11 &&
+        e.diagnostics[0].message.includes(`!include trainer.yaml: ${dir}/trainer.yaml:`),
+    );
+    // a kind chosen by the matrix is type-checked per stage
+    await Deno.writeTextFile(`${dir}/trainer.yaml`, "epochs: 7\n");
+    const bad = text.replace("kind: source, with: { <<", "kind: sourse, with: { <<");
+    assert.throws(
+      () => parsePipeline(bad, { file: `${dir}/p.yaml`, registry }),
+      /p\.yaml:6:11: error: unknown stage kind 'sourse' in stage '\{m\}-x'; did you mean 'source'\?/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -156,13 +156,20 @@ Deno.test("compare: every registered loss trains on every seed, and each run is 
   const evals = [...p.stages.values()].filter((s) => s.entry === "cmp-eval-{method}-s{seed}-wiki");
   assert.equal(evals.length, trains.length, "one evaluation per training");
   const check = p.stages.get("check-compare")!;
-  const claims = check.params.claims as { left: { method: string }; right: { method?: string } }[];
+  const claims = check.params.claims as {
+    left: { method: string; seed?: number };
+    right: { method?: string };
+  }[];
   for (const e of evals) {
-    const label = e.params.label as string;
-    assert.match(label, /^[a-z0-9-]+@seed=\d+$/);
+    // one row per seed: the seed is the row's `seed` field, the method the embedding's own
+    const seed = (e.params.sweep as { seed?: number }).seed;
+    assert.equal(seed, e.matrix.seed, `${e.name}: sweep.seed`);
+    const method = (e.matrix.method as { name: string }).name;
     assert.ok(
-      claims.some((c) => c.left.method === label && c.right.method === "random"),
-      `check-compare claims ${label} > random`,
+      claims.some((c) =>
+        c.left.method === method && c.left.seed === seed && c.right.method === "random"
+      ),
+      `check-compare claims ${method} (seed ${seed}) > random`,
     );
   }
   // the report groups the seeds of every trained method

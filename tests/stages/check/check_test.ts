@@ -639,3 +639,74 @@ Deno.test("check: a bad expected row is a spec error at load time, located, exit
   await assert.rejects(Deno.stat(`${dir}/artifacts/objects`));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("sweep fields: a selector without λ or seed picks the method's own run; right does not inherit them", () => {
+  const sweep = (lambda: number, i2t: number) =>
+    metricRow(
+      {
+        dataset: "wiki",
+        method: "dse-ds",
+        pca: false,
+        similarity: "cosine",
+        stage: `sw-${lambda}`,
+      },
+      { i2t, t2i: i2t },
+      { sweep: { lambda } },
+    );
+  const seeded = (seed: number, i2t: number) =>
+    metricRow(
+      { dataset: "wiki", method: "vsepp", pca: false, similarity: "cosine", stage: `v-${seed}` },
+      { i2t, t2i: i2t },
+      { sweep: { seed } },
+    );
+  const rows = [
+    row("dse-ds", false, "cosine", { i2t: 0.3, t2i: 0.3 }),
+    sweep(0.0001, 0.2),
+    sweep(0.1, 0.3),
+    seeded(0, 0.25),
+    seeded(1, 0.26),
+  ];
+  const claims = parseClaims([
+    { left: { method: "dse-ds", lambda: 0.0001 }, op: "<", right: { method: "dse-ds" } },
+    { left: { method: "dse-ds", lambda: 0.0001 }, op: "<", right: { lambda: 0.1 } },
+    { left: { method: "vsepp", seed: 1 }, op: ">", right: { seed: 0 } },
+    { left: { method: "vsepp" }, op: ">", right: 0 },
+  ]);
+  const got = evaluateClaims(rows, claims);
+  assert.deepEqual(got.map((c) => [c.holds, c.detail]), [
+    [true, "0.2000 < 0.3000"], // right = the row without λ (stage eval-dse-ds), not λ = 1e-4 again
+    [true, "0.2000 < 0.3000"],
+    [true, "0.2600 > 0.2500"],
+    [false, "left: no metrics row for vsepp (methods present: dse-ds, vsepp)"],
+  ]);
+  const cells = compareExpected(
+    rows,
+    parseExpected([
+      {
+        kind: "regression",
+        dataset: "wiki",
+        method: "vsepp",
+        seed: 1,
+        pca: false,
+        similarity: "cosine",
+        i2t: 0.26,
+        source: "ours",
+      },
+    ]),
+  );
+  assert.deepEqual(cells.map((c) => [c.ok, c.stage, c.seed]), [[true, "v-1", 1]]);
+  assert.throws(
+    () => parseExpected([{ ...SEEDLESS, lambda: "0.1" }]),
+    /expected\[0\]: "lambda" must be a number/,
+  );
+});
+
+const SEEDLESS = {
+  kind: "regression",
+  dataset: "wiki",
+  method: "dse-ds",
+  pca: false,
+  similarity: "cosine",
+  i2t: 0.3,
+  source: "ours",
+};

@@ -159,3 +159,29 @@ Deno.test("evaluate kind: every row carries R@1/5/10, medr and meanr of the 1:1 
   }
   assert.ok(rows.every((x) => typeof x.t2i_medr === "number"), "euclidean rows too");
 });
+
+Deno.test("evaluate kind: sweep values become fields of every row and of curves.json", async () => {
+  const { dir } = await writeEmbedding(INFO);
+  const run = await runKind(evaluateKind as StageKind, {
+    inputs: { emb: dir },
+    params: { similarities: ["cosine", "euclidean"], sweep: { lambda: 0.0001 } },
+  });
+  const rows = await readMetrics(run.dir);
+  assert.deepEqual(rows.map((r) => [r.method, r.similarity, r.lambda, r.seed]), [
+    ["cca", "cosine", 0.0001, undefined],
+    ["cca", "euclidean", 0.0001, undefined],
+  ]);
+  const curves = JSON.parse(await Deno.readTextFile(`${run.dir}/curves.json`));
+  assert.equal(curves.lambda, 0.0001);
+  const plain = await runKind(evaluateKind as StageKind, { inputs: { emb: dir }, params: {} });
+  assert.ok(!("lambda" in (await readMetrics(plain.dir))[0]), "no sweep: no field");
+  const validate = evaluateKind.validate!;
+  const base = { similarities: ["native"], scope: 10, label: "", dataset: "" };
+  assert.deepEqual(validate({ ...base, sweep: { lambda: 0.1, seed: 2 } }), []);
+  assert.deepEqual(validate({ ...base, sweep: { lamda: 0.1 } as never }), [
+    { param: "sweep", message: "unknown field 'lamda'; sweep fields: lambda,seed" },
+  ]);
+  assert.deepEqual(validate({ ...base, sweep: { seed: "0" } as never }), [
+    { param: "sweep", message: `'seed' must be a number, got "0"` },
+  ]);
+});

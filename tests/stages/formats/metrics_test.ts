@@ -75,3 +75,17 @@ Deno.test("R@K fields are optional: old rows read unchanged, new rows round-trip
     /m.json rows\[0\]: optional field "i2t_medr" must be a finite number/,
   );
 });
+
+Deno.test("sweep fields (lambda, seed): written after stage, read back, bad values fail", () => {
+  const r = metricRow(
+    { dataset: "wiki", method: "dse-ds", pca: false, similarity: "cosine", stage: "s" },
+    { i2t: 0.3, t2i: 0.2 },
+    { sweep: { lambda: 0.0001, seed: 1 } },
+  );
+  assert.deepEqual(Object.keys(r).slice(7), ["stage", "lambda", "seed"]);
+  assert.deepEqual(validateRow(JSON.parse(JSON.stringify(r)), "m"), r);
+  assert.throws(
+    () => validateRow({ ...r, lambda: "1e-4" }, "m rows[0]"),
+    /m rows\[0\]: optional field "lambda" must be a finite number, got "1e-4"/,
+  );
+});

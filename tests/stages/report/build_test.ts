@@ -109,7 +109,11 @@ Deno.test("with compare: seeded rows go to the comparison only; no Tables 1–4 
   await Deno.writeTextFile(
     `${tmp}/metrics.json`,
     JSON.stringify({
-      rows: [r("cca", 0.25, rk), r("vsepp@seed=0", 0.2, rk), r("vsepp@seed=1", 0.3, rk)],
+      rows: [
+        r("cca", 0.25, rk),
+        r("vsepp", 0.2, { ...rk, seed: 0 }),
+        r("vsepp", 0.3, { ...rk, seed: 1 }),
+      ],
     }),
   );
   const out = `${tmp}/out`;

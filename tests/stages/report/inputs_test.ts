@@ -98,9 +98,10 @@ Deno.test("lambdaOf and wallSecondsOf read the lenient forms", () => {
 
 Deno.test("sweep points from evaluate labels, and the engine's manifest format", async () => {
   const tmp = await Deno.makeTempDir();
-  const row = (method: string) => ({
+  const row = (method: string, sweep: Record<string, number> = {}) => ({
     dataset: "wiki",
     method,
+    ...sweep,
     pca: false,
     similarity: "cosine",
     i2t: 0.3,
@@ -110,11 +111,13 @@ Deno.test("sweep points from evaluate labels, and the engine's manifest format",
   });
   await Deno.writeTextFile(
     `${tmp}/metrics.json`,
-    JSON.stringify({ rows: [row("dse-cs@lambda=0.001"), row("dse-ds @ λ = 1e-4"), row("dse-s")] }),
+    JSON.stringify({
+      rows: [row("dse-cs", { lambda: 0.001 }), row("dse-ds", { lambda: 1e-4 }), row("dse-s")],
+    }),
   );
   await Deno.writeTextFile(
     `${tmp}/curves.json`,
-    JSON.stringify({ dataset: "wiki", method: "dse-cs@lambda=0.001", pca: false, curves: {} }),
+    JSON.stringify({ dataset: "wiki", method: "dse-cs", lambda: 0.001, pca: false, curves: {} }),
   );
   await Deno.writeTextFile(
     `${tmp}/manifest.json`,
