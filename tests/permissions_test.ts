@@ -94,7 +94,8 @@ function downloadHosts(): Set<string> {
       for (const [k, x] of Object.entries(v)) visit(x, k);
     }
   };
-  visit(parse(Deno.readTextFileSync(`${ROOT}pipeline.yaml`)));
+  // `!include`d files (the check expectations) hold no URLs: their tags are left unresolved.
+  visit(parse(Deno.readTextFileSync(`${ROOT}pipeline.yaml`), { logLevel: "silent" }));
   for (const kind of registry.values()) {
     for (const spec of Object.values(kind.params)) {
       const d = spec.default;
