@@ -9,6 +9,7 @@
  */
 import type { StageContext, StageKind } from "../../pipeline/types.ts";
 import { type Embedding, readEmbedding } from "../formats/embedding.ts";
+import { type CurvesFile, directionCurves, writeCurves } from "../formats/curves.ts";
 
 import { type DirectionResult, evaluateDirection, scopeGrid } from "../retrieval/curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "../retrieval/map.ts";
@@ -68,10 +69,6 @@ function pct(r: RecallResult): string {
   return `${[r.r1, r.r5, r.r10].map((v) => (100 * v).toFixed(1)).join("/")} medr ${r.medr}`;
 }
 
-function curveJson(d: DirectionResult) {
-  return { map: d.map, pr11: d.pr11, pr: d.pr, scope: d.scope };
-}
-
 /** The `evaluate` stage kind. */
 export const evaluateKind: StageKind<EvaluateParams> = {
   name: "evaluate",
@@ -106,7 +103,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     const dataset = ctx.params.dataset || emb.info.dataset;
     const method = ctx.params.label || emb.info.method;
     const rows: MetricRow[] = [];
-    const curves: Record<string, unknown> = {};
+    const curves: CurvesFile["curves"] = {};
     for (const [k, sim] of sims.entries()) {
       ctx.progress(k, sims.length, sim);
       const r = evaluateEmbedding(emb, { similarity: sim, scope: ctx.params.scope });
@@ -116,7 +113,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
         { recall: r.recall },
       );
       rows.push(row);
-      curves[sim] = { i2t: curveJson(r.i2t), t2i: curveJson(r.t2i) };
+      curves[sim] = { i2t: directionCurves(r.i2t), t2i: directionCurves(r.t2i) };
       ctx.log(
         `${method} ${sim}: I→T ${row.i2t.toFixed(4)}  T→I ${row.t2i.toFixed(4)}  ` +
           `avg ${row.avg.toFixed(4)}; R@1/5/10 I→T ${pct(r.recall.i2t)}, T→I ${pct(r.recall.t2i)}`,
@@ -127,9 +124,6 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     ctx.provenance.similarities = sims;
     ctx.provenance.n_test = emb.y.length;
     await writeMetrics(ctx.out("metrics.json"), rows);
-    await Deno.writeTextFile(
-      ctx.out("curves.json"),
-      JSON.stringify({ dataset, method, pca: emb.info.pca, curves }, null, 2) + "\n",
-    );
+    await writeCurves(ctx.out("curves.json"), { dataset, method, pca: emb.info.pca, curves });
   },
 };
