@@ -21,7 +21,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf, StageKind } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { type NpyArray, readNpy, writeNpy } from "../tensor_io/npy.ts";
 import { readFeatureSetArrays } from "../formats/feature_set.ts";
 import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";

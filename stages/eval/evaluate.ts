@@ -7,7 +7,8 @@
  * tie rule of `map.ts` (score descending, then gallery index ascending).
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { type Embedding, readEmbedding } from "../formats/embedding.ts";
 import { type CurvesFile, directionCurves, writeCurves } from "../formats/curves.ts";
 
@@ -17,16 +18,7 @@ import { type MetricRow, metricRow, writeMetrics } from "../formats/metrics.ts";
 import { pairedRecall, type RecallResult } from "../retrieval/recall.ts";
 
 /** Params of the `evaluate` kind. */
-export interface EvaluateParams extends Record<string, unknown> {
-  /** Similarities to rank by; `native` = the embedding's own `score`. */
-  similarities: string[];
-  /** P@N grid: a step, or an explicit list of N. */
-  scope: number | number[];
-  /** Method label for the rows; empty = embedding.json's `method`. */
-  label: string;
-  /** Dataset id for the rows; empty = embedding.json's `dataset`. */
-  dataset: string;
-}
+export type EvaluateParams = ParamsOf<typeof EVALUATE_PARAMS>;
 
 /** Resolve the `similarities` param against the native score; duplicates are dropped. */
 export function resolveSimilarities(list: readonly string[], native: Similarity): Similarity[] {
@@ -69,27 +61,30 @@ function pct(r: RecallResult): string {
   return `${[r.r1, r.r5, r.r10].map((v) => (100 * v).toFixed(1)).join("/")} medr ${r.medr}`;
 }
 
+/** The declared params of `evaluateKind` (its params type, {@link EvaluateParams}, derives from them). */
+const EVALUATE_PARAMS = {
+  similarities: typedParam<string[]>({
+    type: "array",
+    default: ["native"],
+    doc: 'similarities to rank by: "native" (embedding.json score), cosine, euclidean, nc, inner',
+  }),
+  scope: typedParam<number | number[]>({
+    type: "any",
+    default: 10,
+    doc: "P@N grid: a step (N = step, 2·step, … ≤ gallery size) or a list of N",
+  }),
+  label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
+  dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
+} as const satisfies ParamSchema;
+
 /** The `evaluate` stage kind. */
-export const evaluateKind: StageKind<EvaluateParams> = {
+export const evaluateKind = defineKind({
   name: "evaluate",
   description:
     "mAP (I→T, T→I), R@1/5/10, medr, meanr (1:1 pairs), precision-recall and precision-scope of an embedding",
   module: import.meta.url,
   inputs: { emb: "an Embedding (a baseline or train-dse stage)" },
-  params: {
-    similarities: {
-      type: "array",
-      default: ["native"],
-      doc: 'similarities to rank by: "native" (embedding.json score), cosine, euclidean, nc, inner',
-    },
-    scope: {
-      type: "any",
-      default: 10,
-      doc: "P@N grid: a step (N = step, 2·step, … ≤ gallery size) or a list of N",
-    },
-    label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
-    dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
-  },
+  params: EVALUATE_PARAMS,
   outputs: ["metrics.json", "curves.json"],
   async run(ctx: StageContext<EvaluateParams>) {
     const dir = ctx.inputs.emb;
@@ -126,4 +121,4 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     await writeMetrics(ctx.out("metrics.json"), rows);
     await writeCurves(ctx.out("curves.json"), { dataset, method, pca: emb.info.pca, curves });
   },
-};
+});
