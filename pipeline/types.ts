@@ -37,20 +37,11 @@ export interface ParamSpec {
 /**
  * A {@link ParamSpec} that also names the TypeScript type of its value, for structured params
  * (`any`, `array`, `object`) whose shape the JSON type cannot say. `of` is never set: it only
- * carries `T` (build one with {@link typedParam}). The kind's `validate` must check the shape.
+ * carries `T` (build one with `typedParam` of `stages/util/kind.ts`). The kind's `validate` must check the shape.
  */
 export interface TypedParamSpec<T> extends ParamSpec {
   /** Type marker only; never present at run time. */
   readonly of?: T;
-}
-
-/**
- * Declares a structured param whose value has type `T` (the spec itself is returned unchanged).
- * @param spec the declaration
- * @returns the same declaration, typed
- */
-export function typedParam<T>(spec: ParamSpec): TypedParamSpec<T> {
-  return spec;
 }
 
 /**
@@ -176,19 +167,6 @@ export interface StageVerdict {
    * The engine stores it in the manifest and passes it through `reproduce --json` untouched.
    */
   detail?: Record<string, unknown>;
-}
-
-/**
- * A stage kind whose params type is derived from its declared schema ({@link ParamsOf}): `run`,
- * `validate`, `outputs`, `environment` and `files` see typed params without casts. Returns the
- * kind unchanged.
- * @param kind the kind, with its `params` schema written inline or as an `as const` object
- * @returns the same kind
- */
-export function defineKind<const S extends ParamSchema>(
-  kind: StageKind<ParamsOf<S>> & { params: S },
-): StageKind<ParamsOf<S>> & { params: S } {
-  return kind;
 }
 
 /** Kinds by name, handed to the engine by the entry point. */

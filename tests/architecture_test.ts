@@ -116,6 +116,16 @@ Deno.test("layers: code ingredients of the data stages of pipeline.yaml stay in 
   }
 });
 
+Deno.test("layers: no kind's code ingredients include an engine module (the contract is imported as types)", async () => {
+  clearModuleCache();
+  for (const kind of registry.values()) {
+    const { code } = await codeIngredients(kind.module);
+    assert.ok(Object.keys(code).length > 0, kind.name);
+    const engine = Object.keys(code).filter((m) => m.startsWith("pipeline/"));
+    assert.deepStrictEqual(engine, [], `kind ${kind.name}`);
+  }
+});
+
 /**
  * Cache keys of the target's stages as the engine computes them ({@link codeIngredients},
  * {@link cacheKey}), with each input's digest replaced by its upstream key: an upstream whose key

@@ -12,12 +12,8 @@
  * GMA generalized eigenproblem with `XᵀX` on the diagonal of both sides and `ReguAlpha`.
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import {
   blockMatrix,

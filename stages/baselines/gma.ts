@@ -22,13 +22,8 @@
  * `eigs(Wf, min(Factor, Σd_i), 'LA')` with unit-norm vectors.
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-  typedParam,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import {
   blockMatrix,

@@ -10,13 +10,8 @@
  * (above 1, W = 0 is optimal).
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-  typedParam,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import { crossprod, matmul, svd, zeros } from "../linalg/mod.ts";
 import { meanAveragePrecision } from "../retrieval/map.ts";

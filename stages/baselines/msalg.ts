@@ -9,12 +9,8 @@
  * similarity xᵀ Lx Lyᵀ y), or by cosine as an ablation.
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import { columnMeans, projectCentred, scaleColumns, sliceCols, svd, zeros } from "../linalg/mod.ts";
 import {

@@ -6,12 +6,8 @@
  * (methods.md §6's `pcaIn` quirk lives in the baseline kinds' own `pca: pcain` param.)
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { featureInput, FEATURES_INPUT, writeBaselineFeatureSet } from "./common.ts";
 import { FEATURE_SET_OUTPUTS, readFeatureSet } from "../formats/feature_set.ts";
 import { pcaSplit } from "./preprocess.ts";

@@ -8,12 +8,8 @@
  * default, divided by sqrt(population std) per feature (the code's behaviour with both flags 0).
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import {
   columnMeans,

@@ -11,12 +11,8 @@
  * project's `nc` similarity is the cosine of ROW-CENTRED vectors, a different measure.
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import type { Matrix } from "../linalg/matrix.ts";
 import { fitLogreg, type LogregModel, type Multiclass, predictProba } from "../linalg/logreg.ts";
 import { fitCca, projectCca } from "./cca.ts";

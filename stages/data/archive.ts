@@ -10,7 +10,8 @@
  * deflate from the web-standard `DecompressionStream`, so no npm dependency is needed.
  * @module
  */
-import { defineKind, type ParamsOf, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 
 /** Archive formats this module reads. */
 export type ArchiveFormat = "tar" | "tar.gz" | "zip";

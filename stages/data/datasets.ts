@@ -17,7 +17,8 @@
  *   give the tags; 100 test images per class drawn with a recorded seed.
  * @module
  */
-import { defineKind, type ParamsOf, type StageKind, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf, StageKind } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { readNpy, writeLabels } from "../tensor_io/npy.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { readHwangTagFile, singleClassOf } from "./pascal_tags.ts";

@@ -22,7 +22,8 @@
  * Provenance: `downloads[name] = { source: "mirror" | "url", from, sha256, bytes, check }`.
  * @module
  */
-import { defineKind, type ParamsOf, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { dirname, exists, moveFile, safeRelativePath, sha256File } from "../util/fs.ts";
 import { type FetchOptions, fetchRunOptions, fetchToFile } from "../util/http.ts";
 import { type LockFile, readLock, updateLock } from "../util/lock.ts";

@@ -33,13 +33,8 @@
  * stale.
  * @module
  */
-import {
-  defineKind,
-  type ParamSchema,
-  type ParamsOf,
-  type StageContext,
-  typedParam,
-} from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { readCsv } from "../tensor_io/csv.ts";
 import { readMat } from "../tensor_io/mat.ts";
 import { matPath, matToMatrix, type MatVariable } from "../tensor_io/mat_v5.ts";

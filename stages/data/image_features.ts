@@ -9,7 +9,8 @@
  * @module
  */
 import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
-import { defineKind, type ParamsOf, type StageContext, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";

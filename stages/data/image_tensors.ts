@@ -17,7 +17,8 @@
  * @module
  */
 import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
-import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { readNpy, writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
 import type { RawItems } from "./text.ts";

@@ -21,7 +21,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { exists, safeRelativePath, sha256File } from "../util/fs.ts";
 import { FatalHttpError, fetchRunOptions, fetchToFile } from "../util/http.ts";
 import { readLock, updateLock } from "../util/lock.ts";

@@ -7,7 +7,8 @@
  * p(z = k) ∝ (ndk[d,k] + α) · (nwk[w,k] + β) / (nk[k] + Vβ).
  * @module
  */
-import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { buildVocabulary, type RawItems, readItemsFile, tokenize, wikiText } from "./text.ts";

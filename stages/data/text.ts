@@ -4,7 +4,8 @@
  * and the `tag-counts` stage kind (Pascal: a fixed 399-word list; LabelMe: tags seen > 3 times).
  * @module
  */
-import { defineKind, type ParamsOf } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { writeMatrix } from "../tensor_io/npy.ts";
 
 /** English stop words (the NLTK list plus a few web/markup leftovers). */

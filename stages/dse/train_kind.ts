@@ -3,7 +3,8 @@
  * with {@link trainDse} and writes the Embedding artifact (test embeddings, centers, history).
  * @module
  */
-import { defineKind, type StageKind } from "../../pipeline/types.ts";
+import type { StageKind } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";

@@ -3,7 +3,8 @@
  * the paper's λ per loss, and the checks a run makes before training.
  * @module
  */
-import { type ParamsOf, typedParam } from "../../pipeline/types.ts";
+import type { ParamsOf } from "../../pipeline/types.ts";
+import { typedParam } from "../util/kind.ts";
 import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
 import { CLIP_TEMPERATURE } from "./loss_infonce.ts";
 import { VSE_MARGIN } from "./loss_vse.ts";

@@ -7,8 +7,10 @@
  * tie rule of `map.ts` (score descending, then gallery index ascending).
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf, StageContext } from "../../pipeline/types.ts";
+import { defineKind, typedParam } from "../util/kind.ts";
 import { type Embedding, readEmbedding } from "../formats/embedding.ts";
+import { type CurvesFile, directionCurves, writeCurves } from "../formats/curves.ts";
 import { type DirectionResult, evaluateDirection, scopeGrid } from "../retrieval/curves.ts";
 import { scoreMatrix, SIMILARITIES, type Similarity, transposeScores } from "../retrieval/map.ts";
 import {
@@ -21,18 +23,7 @@ import {
 import { pairedRecall, type RecallResult } from "../retrieval/recall.ts";
 
 /** Params of the `evaluate` kind. */
-export interface EvaluateParams extends Record<string, unknown> {
-  /** Similarities to rank by; `native` = the embedding's own `score`. */
-  similarities: string[];
-  /** P@N grid: a step, or an explicit list of N. */
-  scope: number | number[];
-  /** Method label for the rows; empty = embedding.json's `method`. */
-  label: string;
-  /** Dataset id for the rows; empty = embedding.json's `dataset`. */
-  dataset: string;
-  /** Sweep values written into every row (`lambda`, `seed`); empty outside a sweep. */
-  sweep: SweepValues;
-}
+export type EvaluateParams = ParamsOf<typeof EVALUATE_PARAMS>;
 
 /** Resolve the `similarities` param against the native score; duplicates are dropped. */
 export function resolveSimilarities(list: readonly string[], native: Similarity): Similarity[] {
@@ -75,36 +66,35 @@ function pct(r: RecallResult): string {
   return `${[r.r1, r.r5, r.r10].map((v) => (100 * v).toFixed(1)).join("/")} medr ${r.medr}`;
 }
 
-function curveJson(d: DirectionResult) {
-  return { map: d.map, pr11: d.pr11, pr: d.pr, scope: d.scope };
-}
+/** The declared params of `evaluateKind` (its params type, {@link EvaluateParams}, derives from them). */
+const EVALUATE_PARAMS = {
+  similarities: typedParam<string[]>({
+    type: "array",
+    default: ["native"],
+    doc: 'similarities to rank by: "native" (embedding.json score), cosine, euclidean, nc, inner',
+  }),
+  scope: typedParam<number | number[]>({
+    type: "any",
+    default: 10,
+    doc: "P@N grid: a step (N = step, 2·step, … ≤ gallery size) or a list of N",
+  }),
+  label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
+  dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
+  sweep: typedParam<SweepValues>({
+    type: "object",
+    default: {},
+    doc: "sweep values written into every row as fields: { lambda?, seed? } (numbers)",
+  }),
+} as const satisfies ParamSchema;
 
 /** The `evaluate` stage kind. */
-export const evaluateKind: StageKind<EvaluateParams> = {
+export const evaluateKind = defineKind({
   name: "evaluate",
   description:
     "mAP (I→T, T→I), R@1/5/10, medr, meanr (1:1 pairs), precision-recall and precision-scope of an embedding",
   module: import.meta.url,
   inputs: { emb: "an Embedding (a baseline or train-dse stage)" },
-  params: {
-    similarities: {
-      type: "array",
-      default: ["native"],
-      doc: 'similarities to rank by: "native" (embedding.json score), cosine, euclidean, nc, inner',
-    },
-    scope: {
-      type: "any",
-      default: 10,
-      doc: "P@N grid: a step (N = step, 2·step, … ≤ gallery size) or a list of N",
-    },
-    label: { type: "string", default: "", doc: "method label for the rows (default: embedding's)" },
-    dataset: { type: "string", default: "", doc: "dataset id for the rows (default: embedding's)" },
-    sweep: {
-      type: "object",
-      default: {},
-      doc: "sweep values written into every row as fields: { lambda?, seed? } (numbers)",
-    },
-  },
+  params: EVALUATE_PARAMS,
   validate(p) {
     return Object.entries(p.sweep).flatMap(([k, v]) =>
       !(SWEEP_FIELDS as readonly string[]).includes(k)
@@ -127,7 +117,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     const dataset = ctx.params.dataset || emb.info.dataset;
     const method = ctx.params.label || emb.info.method;
     const rows: MetricRow[] = [];
-    const curves: Record<string, unknown> = {};
+    const curves: CurvesFile["curves"] = {};
     for (const [k, sim] of sims.entries()) {
       ctx.progress(k, sims.length, sim);
       const r = evaluateEmbedding(emb, { similarity: sim, scope: ctx.params.scope });
@@ -137,7 +127,7 @@ export const evaluateKind: StageKind<EvaluateParams> = {
         { recall: r.recall, sweep: ctx.params.sweep },
       );
       rows.push(row);
-      curves[sim] = { i2t: curveJson(r.i2t), t2i: curveJson(r.t2i) };
+      curves[sim] = { i2t: directionCurves(r.i2t), t2i: directionCurves(r.t2i) };
       ctx.log(
         `${method} ${sim}: I→T ${row.i2t.toFixed(4)}  T→I ${row.t2i.toFixed(4)}  ` +
           `avg ${row.avg.toFixed(4)}; R@1/5/10 I→T ${pct(r.recall.i2t)}, T→I ${pct(r.recall.t2i)}`,
@@ -148,10 +138,12 @@ export const evaluateKind: StageKind<EvaluateParams> = {
     ctx.provenance.similarities = sims;
     ctx.provenance.n_test = emb.y.length;
     await writeMetrics(ctx.out("metrics.json"), rows);
-    await Deno.writeTextFile(
-      ctx.out("curves.json"),
-      JSON.stringify({ dataset, method, pca: emb.info.pca, ...ctx.params.sweep, curves }, null, 2) +
-        "\n",
-    );
+    await writeCurves(ctx.out("curves.json"), {
+      dataset,
+      method,
+      pca: emb.info.pca,
+      ...ctx.params.sweep,
+      curves,
+    });
   },
-};
+});

@@ -16,7 +16,8 @@
  * 34/88/96/85/65/58/51/41/71/104, n = 693) it is 0.1184 in both directions.
  * @module
  */
-import type { StageContext, StageKind } from "../../pipeline/types.ts";
+import type { ParamSchema, ParamsOf } from "../../pipeline/types.ts";
+import { defineKind } from "../util/kind.ts";
 import { readLabels } from "../tensor_io/npy.ts";
 import { metricRow, writeMetrics } from "../formats/metrics.ts";
 
@@ -66,26 +67,26 @@ export function expectedRandomMap(
 }
 
 /** Params of the `random` kind. */
-export interface RandomParams extends Record<string, unknown> {
-  /** Dataset id for the row; empty = dataset.json's `dataset`. */
-  dataset: string;
-}
+export type RandomParams = ParamsOf<typeof RANDOM_PARAMS>;
+
+/** The declared params of `randomKind` (its params type, {@link RandomParams}, derives from them). */
+const RANDOM_PARAMS = {
+  dataset: {
+    type: "string",
+    default: "",
+    doc: "dataset id for the row (default: dataset.json's)",
+  },
+} as const satisfies ParamSchema;
 
 /** The `random` stage kind: a Feature set → one metrics row with the exact random expectation. */
-export const randomKind: StageKind<RandomParams> = {
+export const randomKind = defineKind({
   name: "random",
   description: "exact expected mAP of a uniformly random ranking of the test set",
   module: import.meta.url,
   inputs: { data: "a Feature set (its test labels)" },
-  params: {
-    dataset: {
-      type: "string",
-      default: "",
-      doc: "dataset id for the row (default: dataset.json's)",
-    },
-  },
+  params: RANDOM_PARAMS,
   outputs: ["metrics.json"],
-  async run(ctx: StageContext<RandomParams>) {
+  async run(ctx) {
     const dir = ctx.inputs.data;
     if (!dir) {
       throw new Error(
@@ -116,4 +117,4 @@ export const randomKind: StageKind<RandomParams> = {
     ctx.provenance.formula = "E[AP] = H_n/n + ((R-1)/(n-1))(1 - H_n/n), averaged over queries";
     await writeMetrics(ctx.out("metrics.json"), [row]);
   },
-};
+});

@@ -16,6 +16,7 @@ import {
   parseCheckResult,
 } from "../formats/check_result.ts";
 import { type MetricRow, RECALL_FIELDS } from "../formats/metrics.ts";
+import { type DirectionCurves, parseCurves } from "../formats/curves.ts";
 
 /** One evaluated result (the `metrics.json` row schema), plus where it came from. */
 export interface MetricsRow extends Omit<MetricRow, "stage"> {
@@ -30,13 +31,8 @@ export interface MetricsRow extends Omit<MetricRow, "stage"> {
 /** A compared cell and a claim of a `check.json` (stages/formats/check_result.ts). */
 export type { CheckRow, ClaimResult as Claim };
 
-/** One direction's curves. */
-export interface DirectionCurves {
-  /** 11-point interpolated precision-recall. */
-  pr11?: { recall: number[]; precision: number[] };
-  /** Precision at N. */
-  scope?: { n: number[]; precision: number[] };
-}
+/** One direction's curves (stages/formats/curves.ts). */
+export type { DirectionCurves };
 
 /** A `curves.json`. */
 export interface CurveSet {
@@ -199,26 +195,15 @@ function parseMetrics(raw: unknown, path: string, alias: string): MetricsRow[] {
   });
 }
 
-function parseCurves(raw: unknown, path: string, alias: string): CurveSet[] {
-  const list = Array.isArray(raw)
-    ? raw
-    : isObj(raw) && Array.isArray(raw.curves)
-    ? raw.curves
-    : [raw];
-  return list.map((c: unknown, i: number) => {
-    if (!isObj(c) || typeof c.dataset !== "string" || typeof c.method !== "string") {
-      throw new Error(`${path} entry ${i}: needs {dataset, method, pca, curves}`);
-    }
-    if (!isObj(c.curves)) throw new Error(`${path} entry ${i}: "curves" must be an object`);
-    return {
-      dataset: c.dataset,
-      method: c.method,
-      pca: c.pca === true,
-      lambda: lambdaOf(c),
-      curves: c.curves as CurveSet["curves"],
-      alias,
-    };
-  });
+function curveSets(raw: unknown, path: string, alias: string): CurveSet[] {
+  return parseCurves(raw, path).map((c) => ({
+    dataset: c.dataset,
+    method: c.method,
+    pca: c.pca,
+    lambda: lambdaOf(c),
+    curves: c.curves,
+    alias,
+  }));
 }
 
 function num(v: unknown): number | undefined {
@@ -314,7 +299,7 @@ async function loadDir(
     found++;
   }
   if (want("curves.json") && await exists(p("curves.json"))) {
-    const sets = parseCurves(await readJson(p("curves.json")), p("curves.json"), alias);
+    const sets = curveSets(await readJson(p("curves.json")), p("curves.json"), alias);
     for (const s of sets) if (s.lambda === undefined) s.lambda = objectLambda;
     acc.curves.push(...sets);
     info.holds.push("curves");
