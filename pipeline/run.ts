@@ -441,6 +441,8 @@ export async function runStages(
     const ac = new AbortController();
     const onAbort = () => ac.abort(options.signal?.reason);
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // A cancel that came while the key was computed or the lock taken has no event left to see.
+    if (options.signal?.aborted) onAbort();
     const provenance: Record<string, unknown> = {};
     const ctx: StageContext = {
       name,

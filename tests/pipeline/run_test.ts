@@ -257,20 +257,17 @@ Deno.test("Ctrl-C during stage --force leaves the stage fresh, with its old obje
   await ws.states("reproduce");
   const before = await verifyAll(ws.artifacts);
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error("cancelled")), 50);
   const lines: string[] = [];
+  // Ctrl-C once c1 runs (not after a fixed delay, which a loaded machine may reach before c1
+  // starts or after it ends).
+  const stdout = (l: string) => {
+    lines.push(l);
+    if (/^running +c1/.test(l)) setTimeout(() => ac.abort(new Error("cancelled")), 20);
+  };
   const code = await main(
     ["stage", "c1", "--force", "--pipeline", ws.pipeline, "--artifacts", ws.artifacts],
-    {
-      registry,
-      signal: ac.signal,
-      stdout: (l) => void lines.push(l),
-      tty: false,
-      env: () => undefined,
-      jobs: 1,
-    },
+    { registry, signal: ac.signal, stdout, tty: false, env: () => undefined, jobs: 1 },
   );
-  clearTimeout(timer);
   assert.equal(code, 130);
   assert.match(lines.join("\n"), /^cancelled +c1/m);
   assert.deepEqual(await verifyAll(ws.artifacts), before);
