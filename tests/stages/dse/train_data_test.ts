@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { Rng } from "../../../stages/dse/rng.ts";
+import { Rng } from "../../../stages/util/rng.ts";
 import { epochBatches, normalizeInPlace } from "../../../stages/dse/train_data.ts";
 
 Deno.test("batches hold equal images and texts with the same labels, covering every row once", () => {
