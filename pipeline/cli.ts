@@ -18,6 +18,7 @@ import { dependents } from "./dag.ts";
 import { describeKind, kindsMarkdown, listKinds } from "./kinds.ts";
 import { didYouMean, UsageError } from "./usage.ts";
 import type { Registry } from "./types.ts";
+import { clusterOptions, runOne } from "./executor/setup.ts";
 
 /** Engine-wide options shared by every command. */
 export interface GlobalOptions {
@@ -98,6 +99,9 @@ options:
   --backend <name>     compute backend passed to stages
   --lock <file>        downloads lock file passed to stages (default downloads.lock.json)
   --jobs <n>           stages run concurrently, each in a worker thread (default 1: in-process)
+  --executor <name>    local (default) or slurm: one sbatch job per stage (--jobs caps jobs in flight)
+  --sbatch-arg=<flag>  an extra sbatch flag, e.g. --sbatch-arg=--account=lab (repeatable)
+  --remote <url>       shared cache s3://bucket/prefix (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...)
   --in-process         with --jobs: run stages on the main thread (async interleaving only)
   --dry-run            show what would run; run and write nothing (reproduce, stage)
   --json               machine-readable output (reproduce, stage, status)
@@ -206,6 +210,10 @@ export async function main(args: readonly string[], options: MainOptions): Promi
         dot: { type: "boolean" },
         apply: { type: "boolean" },
         markdown: { type: "boolean" },
+        executor: { type: "string" },
+        remote: { type: "string" },
+        "sbatch-arg": { type: "string", multiple: true },
+        "expect-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -244,6 +252,7 @@ export async function main(args: readonly string[], options: MainOptions): Promi
           if (values.force) force = new Set(picked);
         }
         const summary = await runStages(project, names, {
+          ...await clusterOptions(values, { project, globals, env, warn: err }),
           jobs,
           workers: values["in-process"] ? false : undefined,
           dryRun: values["dry-run"],
@@ -256,6 +265,12 @@ export async function main(args: readonly string[], options: MainOptions): Promi
         if (options.signal?.aborted) return 130;
         return summary.ok ? 0 : 1;
       }
+      case "run-one": // what a Slurm job runs (executor/setup.ts)
+        return await runOne(await open(), positionals, {
+          ...values,
+          expectKey: values["expect-key"],
+          write: err,
+        });
       case "status": {
         const project = await open();
         if (values.explain) {
