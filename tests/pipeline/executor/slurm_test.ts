@@ -199,7 +199,7 @@ Deno.test("slurm (fake): cancelling the run scancels what we submitted", async (
   }
   ac.abort();
   // without scancel the job would block for ever: fail after 30 s instead of hanging
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const r = await Promise.race([
     p,
     new Promise<never>((_, reject) => {
