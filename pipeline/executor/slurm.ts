@@ -68,8 +68,9 @@ function exitNumber(v: unknown): number | undefined {
 }
 
 /**
- * Parses `squeue --json` output (Slurm 22.05 gives `job_state` as a string and `exit_code` as
- * a number; 23.02+ as a list and an object): job id → state and exit code.
+ * Parses `squeue --json` output: job id → state and exit code. Slurm 22.05 gives `job_state`
+ * as a string and `exit_code` as the batch script's raw wait status (exit 3 → 768, measured
+ * here); 23.02+ gives a list and an object holding the exit code itself.
  */
 export function parseSqueue(text: string): Map<string, JobInfo> {
   const out = new Map<string, JobInfo>();
@@ -78,7 +79,9 @@ export function parseSqueue(text: string): Map<string, JobInfo> {
     const id = String(exitNumber(job.job_id) ?? job.job_id);
     const st = job.job_state;
     const state = String(Array.isArray(st) ? st[0] : st ?? "UNKNOWN");
-    out.set(id, { id, state, exitCode: exitNumber(job.exit_code) });
+    const raw = exitNumber(job.exit_code);
+    const exitCode = typeof job.exit_code === "number" && raw !== undefined ? raw >> 8 : raw;
+    out.set(id, { id, state, exitCode });
   }
   return out;
 }

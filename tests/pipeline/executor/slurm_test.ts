@@ -5,13 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { main } from "../../../pipeline/cli.ts";
 import { parseSacct, parseSqueue, resourceFlags } from "../../../pipeline/executor/slurm.ts";
-import { registry } from "../fixtures/toy_kinds.ts";
+import { clusterCli, type ClusterRun, TOY_JOB_CLI } from "../fixtures/cluster_cli.ts";
 import { verifyAll, workspace } from "../fixtures/harness.ts";
 
 const FAKE = new URL("./fake_slurm", import.meta.url).pathname;
-const TOY_CLI = new URL("../fixtures/toy_cli.ts", import.meta.url).pathname;
 const PATH0 = Deno.env.get("PATH") ?? "";
 
 // Three toy stages and a GPU one: s1, s2 independent; c1 needs both; g needs s1.
@@ -31,51 +29,23 @@ const PIPE = `stages:
     inputs: { up: s1 }
 `;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  // deno-lint-ignore no-explicit-any
-  summary: any;
-}
+type Run = ClusterRun;
 
-/** Runs the CLI in process with the fake Slurm first on PATH; `env` is seen by the jobs too. */
-async function cli(
+/** Runs the CLI with the fake Slurm first on PATH; `env` is seen by the jobs too. */
+function cli(
   ws: { pipeline: string; artifacts: string },
   args: string[],
   options: { env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Run> {
-  const env: Record<string, string> = {
-    PATH: `${FAKE}:${PATH0}`,
-    DSE_JOB_CLI: `${Deno.execPath()} run -A ${TOY_CLI}`,
-    DSE_SLURM_POLL_MS: "100",
-    ...options.env,
-  };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, Deno.env.get(k)]));
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  const out: string[] = [], err: string[] = [];
-  try {
-    const code = await main([...args, "--pipeline", ws.pipeline, "--artifacts", ws.artifacts], {
-      registry,
-      stdout: (s) => out.push(s),
-      stderr: (s) => err.push(s),
-      env: (n) => Deno.env.get(n),
-      tty: false,
-      signal: options.signal,
-    });
-    let summary;
-    try {
-      summary = JSON.parse(out.join("\n"));
-    } catch {
-      summary = undefined;
-    }
-    return { code, out: out.join("\n"), err: err.join("\n"), summary };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, v);
-    }
-  }
+  return clusterCli(ws, args, {
+    signal: options.signal,
+    env: {
+      PATH: `${FAKE}:${PATH0}`,
+      DSE_JOB_CLI: TOY_JOB_CLI,
+      DSE_SLURM_POLL_MS: "100",
+      ...options.env,
+    },
+  });
 }
 
 async function fakeDir(): Promise<string> {
@@ -232,7 +202,7 @@ Deno.test("run-one refuses a key it does not compute itself, and a stage whose i
 
 Deno.test("parseSqueue reads Slurm 22.05 and 23.02+ shapes; parseSacct skips steps", () => {
   const old = parseSqueue(
-    '{"jobs":[{"job_id":7,"job_state":"FAILED","exit_code":2},{"job_id":8,"job_state":"RUNNING","exit_code":0}]}',
+    '{"jobs":[{"job_id":7,"job_state":"FAILED","exit_code":512},{"job_id":8,"job_state":"RUNNING","exit_code":0}]}',
   );
   assert.deepEqual(old.get("7"), { id: "7", state: "FAILED", exitCode: 2 });
   assert.equal(old.get("8")!.state, "RUNNING");
