@@ -64,23 +64,46 @@ Deno.test({
     assert.equal(l.code, 0, l.err);
     const trace = `${slurm.dir}/gpu.trace`;
     const before = await jobCount();
-    const s = await clusterCli(
-      slurm,
-      ["reproduce", "--json", "--executor", "slurm", "--jobs", "4"],
-      {
-        env: { ...SLURM_ENV, TOY_GPU_TRACE: trace },
-      },
-    );
+    const s = await clusterCli(slurm, [
+      "stage",
+      "c1",
+      "--json",
+      "--executor",
+      "slurm",
+      "--jobs",
+      "2",
+    ], {
+      env: SLURM_ENV,
+    });
     assert.equal(s.code, 0, s.err);
+    assert.equal(await jobCount() - before, 3);
+    // both GPU stages at once, with two CPUs free: only the one GPU keeps them apart
+    const g = await clusterCli(slurm, [
+      "stage",
+      "g*",
+      "--json",
+      "--executor",
+      "slurm",
+      "--jobs",
+      "2",
+    ], {
+      env: { ...SLURM_ENV, TOY_GPU_TRACE: trace },
+    });
+    assert.equal(g.code, 0, g.err);
     assert.equal(await jobCount() - before, 5);
+    const all = await clusterCli(slurm, ["reproduce", "--json", "--executor", "slurm"], {
+      env: SLURM_ENV,
+    });
+    assert.equal(all.code, 0, all.err);
     assert.deepEqual(
       Object.fromEntries(
-        s.summary.stages.map((x: { name: string; state: string }) => [x.name, x.state]),
+        all.summary.stages.map((x: { name: string; state: string }) => [x.name, x.state]),
       ),
-      { s1: "done", s2: "done", c1: "done", g1: "done", g2: "done" },
+      { s1: "cached", s2: "cached", c1: "cached", g1: "cached", g2: "cached" },
     );
+    assert.equal(await jobCount() - before, 5); // a re-run submits nothing
     // the same keys, and every output file byte for byte
-    assert.deepEqual(keys(s), keys(l));
+    assert.deepEqual(keys(all), keys(l));
     const objs = await verifyAll(local.artifacts);
     assert.deepEqual(await verifyAll(slurm.artifacts), objs);
     for (const key of objs) {
@@ -105,13 +128,6 @@ Deno.test({
     ]]
       .sort((x, y) => Number(x[1]) - Number(y[1])) as [string, number, number][];
     assert.ok(a[2] <= b[1], `GPU stages overlap: ${JSON.stringify(ev)}`);
-    // a re-run submits nothing
-    const again = await clusterCli(slurm, ["reproduce", "--json", "--executor", "slurm"], {
-      env: SLURM_ENV,
-    });
-    assert.equal(again.code, 0, again.err);
-    assert.ok(again.summary.stages.every((x: { state: string }) => x.state === "cached"));
-    assert.equal(await jobCount() - before, 5);
     // a failing stage: its job id, Slurm's state and exit code, the log
     const bad = await clusterCli(slurm, ["stage", "f", "--json", "--executor", "slurm"], {
       env: { ...SLURM_ENV, TOY_FAIL: "f" },
