@@ -120,9 +120,15 @@ Deno.test("slurm (fake): same keys and objects as local; a re-run submits nothin
 Deno.test("slurm (fake): a failing stage names its job, state, exit code and log", async () => {
   await using ws = await workspace(PIPE);
   const dir = await fakeDir();
-  const r = await cli(ws, ["reproduce", "--json", "--executor", "slurm", "--jobs", "2"], {
-    env: { FAKE_SLURM_DIR: dir, TOY_FAIL: "c1" },
-  });
+  const r = await cli(ws, [
+    "reproduce",
+    "--json",
+    "--executor",
+    "slurm",
+    "--jobs",
+    "2",
+    "--sbatch-arg=--qos=low",
+  ], { env: { FAKE_SLURM_DIR: dir, TOY_FAIL: "c1" } });
   assert.equal(r.code, 1);
   const c1 = r.summary.stages.find((s: { name: string }) => s.name === "c1");
   assert.equal(c1.state, "failed");
@@ -134,6 +140,9 @@ Deno.test("slurm (fake): a failing stage names its job, state, exit code and log
   assert.match(c1.log, /\/logs\/c1\.[0-9a-f]{12}\.slurm\.log$/);
   assert.match(await Deno.readTextFile(c1.log), /toy failure \(\$TOY_FAIL\)/);
   assert.equal(states(r).s1, "done");
+  // extra sbatch flags come last, just before the script
+  const argv = Deno.readTextFileSync(`${dir}/argv.101`).trim().split("\n");
+  assert.equal(argv.at(-2), "--qos=low");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -198,6 +207,9 @@ Deno.test("run-one refuses a key it does not compute itself, and a stage whose i
   r = await cli(ws, ["reproduce", "--executor", "pbs"]);
   assert.equal(r.code, 2);
   assert.match(r.err, /unknown --executor 'pbs'; use one of local, slurm/);
+  r = await cli(ws, ["reproduce", "--sbatch-arg=--qos=low"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--sbatch-arg needs --executor slurm/);
 });
 
 Deno.test("parseSqueue reads Slurm 22.05 and 23.02+ shapes; parseSacct skips steps", () => {
