@@ -55,7 +55,8 @@ export function engineArgs(g: EngineFlags): string[] {
  * `runStages` options for the cluster flags: the executor (undefined: local) and the remote
  * (probed here; a server that ignores conditional writes is reported through `warn`).
  * `DSE_JOB_CLI` (through `env`) overrides the command a job runs the CLI with (default: this
- * deno, `run -A`, this process's main module).
+ * deno, `run -A`, this process's main module); `DSE_SLURM_BIN` names the directory of the Slurm
+ * commands (default: PATH); `DSE_SLURM_POLL_MS` the poll interval (default 2000).
  */
 export async function clusterOptions(
   flags: ClusterFlags,
@@ -85,6 +86,7 @@ export async function clusterOptions(
       sbatchArgs: flags["sbatch-arg"] ?? [],
       resources: (stage) => project.kind(stage).resources,
       pollMs: Number.isFinite(poll) && poll > 0 ? poll : 2000,
+      bin: context.env("DSE_SLURM_BIN"),
     });
   }
   let remote: Remote | undefined;

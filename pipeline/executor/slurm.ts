@@ -29,6 +29,8 @@ export interface SlurmOptions {
   resources?: (stage: string) => Resources | undefined;
   /** Milliseconds between polls (default 2000). */
   pollMs?: number;
+  /** Directory holding `sbatch`, `squeue`, `scancel`, `sacct` (default: found on PATH). */
+  bin?: string;
 }
 
 /** Slurm states after which a job runs no more. */
@@ -177,6 +179,10 @@ export class SlurmExecutor implements Executor {
     this.#o = options;
   }
 
+  #cmd(name: string): string {
+    return this.#o.bin ? `${this.#o.bin}/${name}` : name;
+  }
+
   /** Writes the job script under the store and submits it with `sbatch --parsable`. */
   async submit(stage: ReadyStage, context: SubmitContext): Promise<Submission> {
     const store = context.project.store;
@@ -211,7 +217,7 @@ export class SlurmExecutor implements Executor {
       ...(this.#o.sbatchArgs ?? []),
       script,
     ];
-    const r = await run("sbatch", flags);
+    const r = await run(this.#cmd("sbatch"), flags);
     const id = r.out.trim().split(";")[0];
     if (r.code !== 0 || !/^\d+(_\d+)?$/.test(id)) {
       const error = `sbatch failed (exit ${r.code}): ${
@@ -239,7 +245,7 @@ export class SlurmExecutor implements Executor {
     const j = this.#jobs.get(id);
     if (!j || j.cancelled) return;
     j.cancelled = true;
-    const r = await run("scancel", [id]);
+    const r = await run(this.#cmd("scancel"), [id]);
     if (r.code !== 0) {
       console.error(`scancel ${id} failed (exit ${r.code}): ${r.err.trim()}`);
     }
@@ -260,7 +266,7 @@ export class SlurmExecutor implements Executor {
   async poll(): Promise<void> {
     if (!this.#jobs.size) return;
     const ids = [...this.#jobs.keys()];
-    const q = await run("squeue", ["--json", "--states=all"]);
+    const q = await run(this.#cmd("squeue"), ["--json", "--states=all"]);
     let known = new Map<string, JobInfo>();
     if (q.code === 0) {
       try {
@@ -271,7 +277,7 @@ export class SlurmExecutor implements Executor {
     }
     const missing = ids.filter((id) => !known.has(id));
     if (missing.length && this.#hasSacct !== false) {
-      const s = await run("sacct", [
+      const s = await run(this.#cmd("sacct"), [
         "-n",
         "-P",
         "-X",

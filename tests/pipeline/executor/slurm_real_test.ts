@@ -12,7 +12,7 @@ if (!UP) {
   console.warn('slurm_real_test: skipped: no Slurm (run `eval "$(.ci/slurm_up.sh)"` first)');
 }
 
-// s1, s2 → c1; two GPU stages (1 GPU each, 2 s) on a node with one (fake) GPU and 2+ CPUs.
+// s1, s2 → join; two GPU stages (1 GPU each, 2 s) on a node with one (fake) GPU and 2+ CPUs.
 const PIPE = `stages:
   s1:
     uses: source
@@ -20,7 +20,7 @@ const PIPE = `stages:
   s2:
     uses: source
     with: { seed: b, files: 2 }
-  c1:
+  join:
     uses: combine
     inputs: { a: s1, b: s2/data.bin }
   g1:
@@ -34,11 +34,26 @@ const PIPE = `stages:
     with: { salt: f }
     inputs: { a: s1 }
 targets:
-  main: [c1, g1, g2]
+  main: [join, g1, g2]
 default: main
 `;
 
 const SLURM_ENV = { DSE_JOB_CLI: TOY_JOB_CLI, DSE_SLURM_POLL_MS: "300" };
+
+/** {@link clusterCli}, with `exports` passed to the jobs by `sbatch --export=ALL,K=V`. */
+function cli(
+  ws: { pipeline: string; artifacts: string },
+  args: string[],
+  options: { env?: Record<string, string>; exports?: Record<string, string> } = {},
+): Promise<ClusterRun> {
+  const kv = Object.entries(options.exports ?? {}).map(([k, v]) => `${k}=${v}`);
+  return clusterCli(ws, [
+    ...args,
+    ...(kv.length ? [`--sbatch-arg=--export=ALL,${kv.join(",")}`] : []),
+  ], {
+    env: options.env,
+  });
+}
 
 /** Jobs Slurm knows (MinJobAge=600 in slurm_up.sh keeps ended ones listed). */
 async function jobCount(): Promise<number> {
@@ -64,9 +79,9 @@ Deno.test({
     assert.equal(l.code, 0, l.err);
     const trace = `${slurm.dir}/gpu.trace`;
     const before = await jobCount();
-    const s = await clusterCli(slurm, [
+    const s = await cli(slurm, [
       "stage",
-      "c1",
+      "join",
       "--json",
       "--executor",
       "slurm",
@@ -78,7 +93,7 @@ Deno.test({
     assert.equal(s.code, 0, s.err);
     assert.equal(await jobCount() - before, 3);
     // both GPU stages at once, with two CPUs free: only the one GPU keeps them apart
-    const g = await clusterCli(slurm, [
+    const g = await cli(slurm, [
       "stage",
       "g*",
       "--json",
@@ -87,11 +102,12 @@ Deno.test({
       "--jobs",
       "2",
     ], {
-      env: { ...SLURM_ENV, TOY_GPU_TRACE: trace },
+      env: SLURM_ENV,
+      exports: { TOY_GPU_TRACE: trace },
     });
     assert.equal(g.code, 0, g.err);
     assert.equal(await jobCount() - before, 5);
-    const all = await clusterCli(slurm, ["reproduce", "--json", "--executor", "slurm"], {
+    const all = await cli(slurm, ["reproduce", "--json", "--executor", "slurm"], {
       env: SLURM_ENV,
     });
     assert.equal(all.code, 0, all.err);
@@ -99,7 +115,7 @@ Deno.test({
       Object.fromEntries(
         all.summary.stages.map((x: { name: string; state: string }) => [x.name, x.state]),
       ),
-      { s1: "cached", s2: "cached", c1: "cached", g1: "cached", g2: "cached" },
+      { s1: "cached", s2: "cached", join: "cached", g1: "cached", g2: "cached" },
     );
     assert.equal(await jobCount() - before, 5); // a re-run submits nothing
     // the same keys, and every output file byte for byte
@@ -129,8 +145,9 @@ Deno.test({
       .sort((x, y) => Number(x[1]) - Number(y[1])) as [string, number, number][];
     assert.ok(a[2] <= b[1], `GPU stages overlap: ${JSON.stringify(ev)}`);
     // a failing stage: its job id, Slurm's state and exit code, the log
-    const bad = await clusterCli(slurm, ["stage", "f", "--json", "--executor", "slurm"], {
-      env: { ...SLURM_ENV, TOY_FAIL: "f" },
+    const bad = await cli(slurm, ["stage", "f", "--json", "--executor", "slurm"], {
+      env: SLURM_ENV,
+      exports: { TOY_FAIL: "f" },
     });
     assert.equal(bad.code, 1);
     const f = bad.summary.stages.find((x: { name: string }) => x.name === "f");

@@ -10,9 +10,8 @@ import { clusterCli, type ClusterRun, TOY_JOB_CLI } from "../fixtures/cluster_cl
 import { verifyAll, workspace } from "../fixtures/harness.ts";
 
 const FAKE = new URL("./fake_slurm", import.meta.url).pathname;
-const PATH0 = Deno.env.get("PATH") ?? "";
 
-// Three toy stages and a GPU one: s1, s2 independent; c1 needs both; g needs s1.
+// Three toy stages and a GPU one: s1, s2 independent; join needs both; g needs s1.
 const PIPE = `stages:
   s1:
     uses: source
@@ -20,7 +19,7 @@ const PIPE = `stages:
   s2:
     uses: source
     with: { seed: b, files: 2 }
-  c1:
+  join:
     uses: combine
     inputs: { a: s1, b: s2/data.bin }
   g:
@@ -31,25 +30,37 @@ const PIPE = `stages:
 
 type Run = ClusterRun;
 
-/** Runs the CLI with the fake Slurm first on PATH; `env` is seen by the jobs too. */
+/**
+ * Runs the CLI with the fake Slurm of `dir` (DSE_SLURM_BIN); `jobEnv` reaches the jobs through
+ * `--export=ALL,K=V` as with real Slurm (the process environment is shared by test modules).
+ */
 function cli(
   ws: { pipeline: string; artifacts: string },
   args: string[],
-  options: { env?: Record<string, string>; signal?: AbortSignal } = {},
+  options: { dir?: string; jobEnv?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Run> {
-  return clusterCli(ws, args, {
+  const exports = Object.entries(options.jobEnv ?? {}).map(([k, v]) => `${k}=${v}`);
+  return clusterCli(ws, [
+    ...args,
+    ...(exports.length ? [`--sbatch-arg=--export=ALL,${exports.join(",")}`] : []),
+  ], {
     signal: options.signal,
     env: {
-      PATH: `${FAKE}:${PATH0}`,
+      ...(options.dir ? { DSE_SLURM_BIN: options.dir } : {}),
       DSE_JOB_CLI: TOY_JOB_CLI,
       DSE_SLURM_POLL_MS: "100",
-      ...options.env,
     },
   });
 }
 
+/** A fresh directory holding copies of the fake Slurm commands (and, later, their state). */
 async function fakeDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "fake-slurm-" });
+  const dir = await Deno.makeTempDir({ prefix: "fake-slurm-" });
+  for (const c of ["sbatch", "squeue", "scancel"]) {
+    await Deno.copyFile(`${FAKE}/${c}`, `${dir}/${c}`);
+    await Deno.chmod(`${dir}/${c}`, 0o755);
+  }
+  return dir;
 }
 
 function submittedCount(dir: string): number {
@@ -84,10 +95,10 @@ Deno.test("slurm (fake): same keys and objects as local; a re-run submits nothin
   const l = await cli(local, ["reproduce", "--json"]);
   assert.equal(l.code, 0, l.err);
   const s = await cli(slurm, ["reproduce", "--json", "--executor", "slurm", "--jobs", "2"], {
-    env: { FAKE_SLURM_DIR: dir },
+    dir,
   });
   assert.equal(s.code, 0, s.err);
-  assert.deepEqual(states(s), { s1: "done", s2: "done", c1: "done", g: "done" });
+  assert.deepEqual(states(s), { s1: "done", s2: "done", join: "done", g: "done" });
   assert.equal(submittedCount(dir), 4);
   assert.deepEqual(await digests(slurm.artifacts, s), await digests(local.artifacts, l));
   assert.equal((await verifyAll(slurm.artifacts)).length, 4);
@@ -109,10 +120,10 @@ Deno.test("slurm (fake): same keys and objects as local; a re-run submits nothin
   assert.ok(max <= 2 && max >= 1, `max in flight ${max}`);
   // a re-run: every stage cached, nothing submitted
   const again = await cli(slurm, ["reproduce", "--json", "--executor", "slurm"], {
-    env: { FAKE_SLURM_DIR: dir },
+    dir,
   });
   assert.equal(again.code, 0);
-  assert.deepEqual(states(again), { s1: "cached", s2: "cached", c1: "cached", g: "cached" });
+  assert.deepEqual(states(again), { s1: "cached", s2: "cached", join: "cached", g: "cached" });
   assert.equal(submittedCount(dir), 4);
   await Deno.remove(dir, { recursive: true });
 });
@@ -128,30 +139,29 @@ Deno.test("slurm (fake): a failing stage names its job, state, exit code and log
     "--jobs",
     "2",
     "--sbatch-arg=--qos=low",
-  ], { env: { FAKE_SLURM_DIR: dir, TOY_FAIL: "c1" } });
+  ], { dir, jobEnv: { TOY_FAIL: "join" } });
   assert.equal(r.code, 1);
-  const c1 = r.summary.stages.find((s: { name: string }) => s.name === "c1");
-  assert.equal(c1.state, "failed");
+  const join = r.summary.stages.find((s: { name: string }) => s.name === "join");
+  assert.equal(join.state, "failed");
   assert.match(
-    c1.error,
+    join.error,
     /^slurm job \d+ FAILED exit 1 after .*: no object [0-9a-f]{12} was committed/,
   );
-  assert.match(c1.error, /last log line: .*toy failure/);
-  assert.match(c1.log, /\/logs\/c1\.[0-9a-f]{12}\.slurm\.log$/);
-  assert.match(await Deno.readTextFile(c1.log), /toy failure \(\$TOY_FAIL\)/);
+  assert.match(join.error, /last log line: .*toy failure/);
+  assert.match(join.log, /\/logs\/join\.[0-9a-f]{12}\.slurm\.log$/);
+  assert.match(await Deno.readTextFile(join.log), /toy failure \(\$TOY_FAIL\)/);
   assert.equal(states(r).s1, "done");
-  // extra sbatch flags come last, just before the script
+  // extra sbatch flags come last, in order, just before the script
   const argv = Deno.readTextFileSync(`${dir}/argv.101`).trim().split("\n");
-  assert.equal(argv.at(-2), "--qos=low");
+  assert.deepEqual(argv.slice(-3, -1), ["--qos=low", "--export=ALL,TOY_FAIL=join"]);
   await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("slurm (fake): a job Slurm calls COMPLETED exit 0 that committed nothing is a failure", async () => {
   await using ws = await workspace(PIPE);
   const dir = await fakeDir();
-  const r = await cli(ws, ["stage", "s1", "--json", "--executor", "slurm"], {
-    env: { FAKE_SLURM_DIR: dir, FAKE_SLURM_LIE: "1" },
-  });
+  await Deno.writeTextFile(`${dir}/lie`, "");
+  const r = await cli(ws, ["stage", "s1", "--json", "--executor", "slurm"], { dir });
   assert.equal(r.code, 1);
   assert.equal(r.summary.stages[0].state, "failed");
   assert.match(r.summary.stages[0].error, /^slurm job 101 COMPLETED exit 0 .*no object/);
@@ -169,7 +179,8 @@ Deno.test("slurm (fake): cancelling the run scancels what we submitted", async (
   const go = `${ws.dir}/go`; // never created: the trainer blocks at epoch 1
   const trace = `${ws.dir}/trace`;
   const p = cli(ws, ["reproduce", "--json", "--executor", "slurm"], {
-    env: { FAKE_SLURM_DIR: dir, TOY_GO: go, TOY_TRACE: trace },
+    dir,
+    jobEnv: { TOY_GO: go, TOY_TRACE: trace },
     signal: ac.signal,
   });
   for (let i = 0; i < 300; i++) {
@@ -198,7 +209,7 @@ Deno.test("run-one refuses a key it does not compute itself, and a stage whose i
   let r = await cli(ws, ["run-one", "s1", "--expect-key", wrong]);
   assert.equal(r.code, 1);
   assert.match(r.err, /this node computes key [0-9a-f]{12}, the orchestrator expects 000000000000/);
-  r = await cli(ws, ["run-one", "c1", "--expect-key", wrong]);
+  r = await cli(ws, ["run-one", "join", "--expect-key", wrong]);
   assert.equal(r.code, 1);
   assert.match(r.err, /inputs not committed in .*: s1, s2/);
   r = await cli(ws, ["run-one", "s1"]);
