@@ -4,12 +4,13 @@
  * A failure stops the stage's dependents; the rest go on.
  * @module
  */
-import { cacheKey, type Ingredients } from "./key.ts";
-import { hostName, type Manifest, toolVersions } from "./store.ts";
+import { cacheKey } from "./key.ts";
+import type { Manifest } from "./store.ts";
 import type { Project } from "./project.ts";
-import type { StageContext, StageKind, StageVerdict } from "./types.ts";
-import type { WorkerReply, WorkerStart } from "./worker.ts";
-import { explainPermission } from "./usage.ts";
+import type { StageVerdict } from "./types.ts";
+import type { Executor, ReadyStage } from "./executor/mod.ts";
+import { formatDuration, LocalExecutor } from "./executor/local.ts";
+import type { Remote } from "./remote/mod.ts";
 
 /** How a stage ended in a run. */
 export type RunState = "cached" | "done" | "failed" | "skipped" | "would-run" | "cancelled";
@@ -67,107 +68,16 @@ export interface RunOptions {
    * A kind its module does not export runs in-process.
    */
   workers?: boolean;
+  /** Where ready stages run (default: a {@link LocalExecutor} with `workers`). */
+  executor?: Executor;
+  /** A shared cache: pulled on a local miss, pushed after a local commit. */
+  remote?: Remote;
 }
 
-/**
- * Settles like `work`, except that once `signal` aborts, it rejects after `graceMs` if `work`
- * has not settled by then (an in-process stage that ignores ctx.signal is abandoned).
- */
-function withGrace<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => {
-      timer = setTimeout(
-        () => reject(new Error(`cancelled (stage did not stop within ${graceMs} ms)`)),
-        graceMs,
-      );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      signal.removeEventListener("abort", onAbort);
-      if (timer !== undefined) clearTimeout(timer);
-    });
-  });
-}
-
-/**
- * Runs `kind` in a Web Worker (see worker.ts). `ran: false` if the worker could not find the
- * kind among its module's exports.
- */
-function runInWorker(
-  kind: StageKind,
-  ctx: StageContext,
-  tmp: string,
-): Promise<{ ran: boolean; result?: unknown }> {
-  const w = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
-  const start: WorkerStart = {
-    type: "start",
-    module: kind.module,
-    kind: kind.name,
-    ctx: {
-      name: ctx.name,
-      params: ctx.params,
-      inputs: ctx.inputs,
-      tmp,
-      scratch: ctx.scratch,
-      env: ctx.env,
-      options: ctx.options,
-    },
-  };
-  return new Promise((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => {
-      w.postMessage({ type: "abort", reason: String(ctx.signal.reason ?? "cancelled") });
-      timer = setTimeout(() => {
-        finish();
-        reject(new Error("cancelled"));
-      }, 2000);
-    };
-    function finish() {
-      ctx.signal.removeEventListener("abort", onAbort);
-      if (timer !== undefined) clearTimeout(timer);
-      w.terminate();
-    }
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    w.onmessage = (e: MessageEvent<WorkerReply>) => {
-      const m = e.data;
-      if (m.type === "log") ctx.log(m.msg);
-      else if (m.type === "progress") ctx.progress(m.done, m.total, m.note);
-      else if (m.type === "nokind") {
-        finish();
-        resolve({ ran: false });
-      } else if (m.type === "done") {
-        Object.assign(ctx.provenance, m.provenance);
-        finish();
-        resolve({ ran: true, result: m.verdict });
-      } else if (m.type === "error") {
-        finish();
-        const err = new Error(m.message);
-        if (m.stack) err.stack = m.stack;
-        reject(err);
-      }
-    };
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      finish();
-      reject(new Error(`stage worker: ${e.message}`));
-    };
-    w.postMessage(start);
-  });
-}
-
-function fmtDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${Math.round(s - 60 * m).toString().padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h${(m % 60).toString().padStart(2, "0")}m`;
-}
+const fmtDuration = formatDuration;
 
 /** Formats milliseconds as `850ms`, `12.3s`, `4m05s`, `1h02m`. */
-export { fmtDuration as formatDuration };
+export { formatDuration };
 
 /** One stage's progress: the rate is measured from its first report (no ETA before a second). */
 interface Bar {
@@ -261,11 +171,6 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
-/** `{ options }` when the domain records any run option, else nothing. */
-function recordedField(options: Record<string, string>): { options?: Record<string, string> } {
-  return Object.keys(options).length ? { options } : {};
-}
-
 /**
  * Runs `names` (which must include their upstream; use `project.closure()`), in topological
  * order. Returns per-stage results; never throws for a stage failure.
@@ -279,7 +184,9 @@ export async function runStages(
   const write = options.write ?? ((s: string) => console.log(s));
   const progress = new Progress(write, !!options.tty, options.progressEvery ?? 10);
   const jobs = Math.max(1, options.jobs ?? 1);
-  const workers = options.workers ?? jobs > 1;
+  const executor = options.executor ??
+    new LocalExecutor({ workers: options.workers ?? jobs > 1 });
+  const remote = options.remote;
   const wanted = new Set(names), order = project.closure(names).filter((n) => wanted.has(n));
   const graph = project.pipeline.graph;
   const results = new Map<string, StageResult>();
@@ -374,6 +281,26 @@ export async function runStages(
     if (v.status === "corrupt") {
       say("corrupt", name, `${key.slice(0, 12)}: ${v.problem}; rebuilding`);
     }
+    if (remote && !forced) {
+      const p = await remote.pull(project.store, key).catch((e) => ({
+        status: "error" as const,
+        problem: String((e as Error)?.message ?? e).split("\n")[0],
+      }));
+      if (p.status === "ok") {
+        say("pulled", name, `${key.slice(0, 12)} from ${remote.url}`);
+        return await cachedResult(p.manifest);
+      }
+      if (p.status !== "missing") say("warning", name, `${remote.url}: ${p.problem}; rebuilding`);
+    }
+    const ready = (replace: boolean): ReadyStage => ({
+      name,
+      key,
+      ingredients: ing.ingredients,
+      inputKeys: ing.inputKeys,
+      replace,
+    });
+    // A job that takes the lock itself (on its node) must find it free.
+    if (!executor.lockInRunner) return await execute(ready(v.status === "ok"));
     let lock;
     try {
       lock = await project.store.lock(key, name, {
@@ -395,178 +322,69 @@ export async function runStages(
       // A corrupt object goes now; a good one (forced re-run) stays until the new one commits,
       // so that a failed or cancelled re-run leaves the stage fresh.
       if (v.status === "corrupt") await project.store.removeObject(key);
-      return await execute(name, key, ing.ingredients, ing.inputKeys, v.status === "ok");
+      return await execute(ready(v.status === "ok"));
     } finally {
       await lock.release();
     }
   }
 
-  async function execute(
-    name: string,
-    key: string,
-    ingredients: Ingredients,
-    inputKeys: Record<string, string>,
-    replace: boolean,
-  ): Promise<StageResult> {
-    const store = project.store;
-    const spec = project.stage(name);
-    const kind = project.kind(name);
-    const logPath = store.logPath(name, key);
-    await Deno.mkdir(`${store.root}/logs`, { recursive: true });
-    const log = await Deno.open(logPath, { append: true, create: true });
-    const enc = new TextEncoder();
-    const logLine = (msg: string) => {
-      try {
-        log.writeSync(enc.encode(`${msg}\n`));
-      } catch {
-        // log closed after the stage ended
-      }
-    };
-    const scratch = store.scratchDir(key);
-    await Deno.mkdir(scratch, { recursive: true });
-    const tmp = await store.makeTmp(key);
-    const started = new Date();
-    logLine(
-      `# ${started.toISOString()} stage ${name} kind ${kind.name} key ${key} pid ${Deno.pid}`,
-    );
+  async function execute(stage: ReadyStage): Promise<StageResult> {
+    const { name, key } = stage;
     startedAt.set(name, performance.now());
     begun++;
     progress.overall = `[stage ${begun}/${order.length}]`;
     say("running", name, `${key.slice(0, 12)}  ${overall()}`);
-    const inputs: Record<string, string> = {};
-    for (const inp of spec.inputs) {
-      const dir = store.objectDir(inputKeys[inp.alias]);
-      inputs[inp.alias] = inp.output === undefined ? dir : `${dir}/${inp.output}`;
-    }
-    const ac = new AbortController();
-    const onAbort = () => ac.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    // A cancel that came while the key was computed or the lock taken has no event left to see.
-    if (options.signal?.aborted) onAbort();
-    const provenance: Record<string, unknown> = {};
-    const ctx: StageContext = {
-      name,
-      params: structuredClone(spec.params),
-      inputs,
-      out(o: string) {
-        const p = `${tmp}/${o}`;
-        const slash = o.lastIndexOf("/");
-        if (slash > 0) Deno.mkdirSync(`${tmp}/${o.slice(0, slash)}`, { recursive: true });
-        return p;
-      },
-      scratch,
+    const sub = await executor.submit(stage, {
+      project,
+      signal: options.signal,
       progress: (done, total, note) => progress.update(name, done, total, note),
-      log: logLine,
-      signal: ac.signal,
-      env: { ...ingredients.env },
-      provenance,
-      options: { ...project.options },
-    };
-    const t = performance.now();
-    let verdict: StageVerdict | undefined;
-    try {
-      let r: unknown;
-      let ran = false;
-      if (workers) {
-        const w = await runInWorker(kind, ctx, tmp);
-        ran = w.ran;
-        r = w.result;
-        if (!ran) {
-          logLine(`# kind ${kind.name} is not exported by ${kind.module}: running in-process`);
-        }
-      }
-      if (!ran) r = await withGrace(kind.run(ctx), ac.signal, 3000);
-      if (r && typeof r === "object" && "ok" in r) {
-        const v = r as StageVerdict;
-        verdict = { ok: !!v.ok, summary: String(v.summary) };
-        if (v.detail && typeof v.detail === "object") verdict.detail = v.detail;
-      }
-      if (ac.signal.aborted) throw new Error("cancelled");
-      if (ingredients.files) {
-        // a file edited while the stage read it: the outputs may match neither version
-        const now = await project.fileDigests(Object.keys(ingredients.files));
-        const moved = Object.keys(now).filter((f) => now[f] !== ingredients.files![f]);
-        if (moved.length) {
-          throw new Error(
-            `${moved.join(", ")} changed while the stage ran; nothing was committed: run it again`,
-          );
-        }
-      }
-      const duration = performance.now() - t;
-      logLine(
-        `# done in ${fmtDuration(duration)}${verdict ? ` verdict ${JSON.stringify(verdict)}` : ""}`,
-      );
-      const manifest = await store.commit(tmp, {
-        format: ingredients.format,
-        key,
-        stage: name,
-        kind: kind.name,
-        params: spec.params,
-        inputs: Object.fromEntries(
-          Object.entries(ingredients.inputs).map(([a, i]) => [a, { ...i, key: inputKeys[a] }]),
-        ),
-        env: ingredients.env,
-        ...recordedField(project.recordedOptions()),
-        provenance,
-        tools: toolVersions(),
-        host: hostName(),
-        started: started.toISOString(),
-        finished: new Date().toISOString(),
-        duration_ms: Math.round(duration),
-        verdict,
-        outputs: spec.outputs,
-        ingredients,
-      }, { logFile: logPath, replace });
-      await store.writeRecord(name, {
-        key,
-        ingredients,
-        duration_ms: manifest.duration_ms,
-        finished: manifest.finished,
-        verdict,
-      });
-      await Deno.remove(scratch, { recursive: true }).catch(() => {});
-      project.setFresh(name, manifest);
-      progress.end(name);
+    });
+    if (sub.id !== name) say("submitted", name, `${executor.name} job ${sub.id}`);
+    const o = await sub.result;
+    progress.end(name);
+    if (o.state === "done" && o.manifest) {
+      const verdict = o.manifest.verdict;
+      project.setFresh(name, o.manifest);
       say(
         "done",
         name,
-        `${fmtDuration(duration)}${
+        `${fmtDuration(o.duration_ms)}${
           verdict ? `  verdict ${verdict.ok ? "ok" : "FAIL"}: ${verdict.summary}` : ""
         }`,
       );
+      if (remote) await pushToRemote(name, o.manifest);
       return {
         name,
         state: "done",
         key,
-        duration_ms: duration,
-        log: logPath,
+        duration_ms: o.duration_ms,
+        log: o.log,
         verdict,
-        objectDir: store.objectDir(key),
+        objectDir: project.store.objectDir(key),
       };
-    } catch (e) {
-      const duration = performance.now() - t;
-      const err = e as Error;
-      logLine(`# FAILED after ${fmtDuration(duration)}: ${err?.stack ?? err}`);
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      progress.end(name);
-      const cancelled = !!options.signal?.aborted;
-      const msg = explainPermission(String(err?.message ?? err).split("\n")[0]);
+    }
+    const state = o.state === "done" ? "failed" : o.state;
+    const msg = o.error ?? "no object was committed";
+    say(state, name, `${fmtDuration(o.duration_ms)}  ${msg}  (log: ${o.log})`);
+    return { name, state, key, duration_ms: o.duration_ms, error: msg, log: o.log };
+  }
+
+  async function pushToRemote(name: string, m: Manifest): Promise<void> {
+    try {
+      const r = await remote!.push(project.store, m);
       say(
-        cancelled ? "cancelled" : "failed",
+        "pushed",
         name,
-        `${fmtDuration(duration)}  ${msg}  (log: ${logPath})`,
+        `${m.key.slice(0, 12)} to ${remote!.url}${
+          r === "theirs" ? " (already there: kept theirs)" : ""
+        }`,
       );
-      return {
+    } catch (e) {
+      say(
+        "warning",
         name,
-        state: cancelled ? "cancelled" : "failed",
-        key,
-        duration_ms: duration,
-        error: msg,
-        log: logPath,
-      };
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      log.close();
+        `push to ${remote!.url} failed: ${String((e as Error)?.message ?? e).split("\n")[0]}`,
+      );
     }
   }
 

@@ -367,6 +367,26 @@ export class Store {
     return await this.#remember(dest, full);
   }
 
+  /**
+   * Installs an object fetched from elsewhere (a remote): `tmp` holds its files, already checked
+   * against `manifest` by the caller; the manifest is written as given and `tmp` renamed to
+   * objects/<key>. An object of the key that is already there and verifies is kept.
+   */
+  async install(tmp: string, manifest: Manifest): Promise<Manifest> {
+    await Deno.writeTextFile(`${tmp}/manifest.json`, JSON.stringify(manifest, null, 1));
+    const dest = this.objectDir(manifest.key);
+    await Deno.mkdir(`${this.root}/objects`, { recursive: true });
+    try {
+      await Deno.rename(tmp, dest);
+    } catch (e) {
+      const other = await this.verify(manifest.key, { verify: true }).catch(() => undefined);
+      if (other?.status !== "ok") throw e;
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      return other.manifest;
+    }
+    return await this.#remember(dest, manifest);
+  }
+
   /** Records the committed files of `dest` in the stat cache. */
   async #remember(dest: string, full: Manifest): Promise<Manifest> {
     this.cache.forgetUnder(`${dest}/`);

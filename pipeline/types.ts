@@ -146,6 +146,11 @@ export interface StageKind<P extends Params = Params> {
    */
   files?: OfParams<P, [options: { inputs: readonly string[] }], string[]>;
   /**
+   * What one run of a stage of this kind asks a cluster scheduler for (`--executor slurm`):
+   * cpus, memory, gpus, time, partition. Ignored by the local executor.
+   */
+  resources?: StageResources;
+  /**
    * Does the work. Must write every declared output through `ctx.out()`. May return a
    * {@link StageVerdict}: the outputs are committed, but the run is reported as failed.
    */
@@ -167,6 +172,20 @@ export interface StageVerdict {
    * The engine stores it in the manifest and passes it through `reproduce --json` untouched.
    */
   detail?: Record<string, unknown>;
+}
+
+/** Resources a stage's scheduler job asks for (each maps to one `sbatch` flag). */
+export interface StageResources {
+  /** `--cpus-per-task`. */
+  cpus?: number;
+  /** `--mem`, e.g. `8G`. */
+  memory?: string;
+  /** `--gpus`. */
+  gpus?: number;
+  /** `--time`, e.g. `2:00:00`. */
+  time?: string;
+  /** `--partition`. */
+  partition?: string;
 }
 
 /** Kinds by name, handed to the engine by the entry point. */

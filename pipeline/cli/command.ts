@@ -4,7 +4,7 @@
  * @module
  */
 import type { Project } from "../project.ts";
-import type { GlobalOptions, Registry } from "../types.ts";
+import type { GlobalOptions, Registry, RunOption } from "../types.ts";
 
 /** A command's own flag (parsed with node:util parseArgs). */
 export interface Flag {
@@ -14,6 +14,8 @@ export interface Flag {
   value?: string;
   /** One line for `--help`. */
   help: string;
+  /** Repeatable: the value is the list of every occurrence. */
+  multiple?: boolean;
 }
 
 /** What an engine command gets from the dispatcher. */
@@ -34,12 +36,16 @@ export interface CommandContext {
   tty: boolean;
   /** `--jobs` when the command line does not give it (reads the machine: call it when needed). */
   defaultJobs(): number;
+  /** The domain's run options (how `globals.options` came from flags). */
+  runOptions: readonly RunOption[];
+  /** Environment lookup. */
+  env(name: string): string | undefined;
 }
 
 /** Parsed flags and positionals of a command. */
 export interface CommandArgs {
   /** Flag values by name. */
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   /** Positional arguments. */
   positionals: string[];
 }
@@ -52,6 +58,8 @@ export interface EngineCommand {
   description: string;
   /** Its own flags by name (without `--`). */
   flags: Record<string, Flag>;
+  /** Left out of `--help` (e.g. `run-one`, what a cluster job runs). */
+  hidden?: boolean;
   /** Runs it; returns the exit code. Usage mistakes throw a UsageError. */
   run(args: CommandArgs, ctx: CommandContext): Promise<number>;
 }
@@ -69,5 +77,25 @@ export const SHARED_FLAGS = {
   "in-process": {
     type: "boolean",
     help: "with --jobs: run stages on the main thread (async interleaving only)",
+  },
+} as const satisfies Record<string, Flag>;
+
+/** Flags of `reproduce` and `stage` that choose where stages run and which cache they share. */
+export const CLUSTER_FLAGS = {
+  executor: {
+    type: "string",
+    value: "<name>",
+    help: "local (default) or slurm: one sbatch job per stage (--jobs caps jobs in flight)",
+  },
+  "sbatch-arg": {
+    type: "string",
+    value: "<flag>",
+    multiple: true,
+    help: "an extra sbatch flag, e.g. --sbatch-arg=--account=lab (repeatable)",
+  },
+  remote: {
+    type: "string",
+    value: "<url>",
+    help: "shared cache s3://bucket/prefix (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...)",
   },
 } as const satisfies Record<string, Flag>;

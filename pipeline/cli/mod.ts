@@ -22,6 +22,7 @@ import { defaultJobs, machineResources } from "./jobs.ts";
 import { kindsCommand } from "./kinds.ts";
 import { checkRunOptions, ENGINE_FLAGS_HELP, parseGlobals, runOptionsHelp } from "./options.ts";
 import { reproduceCommand, stageCommand } from "./reproduce.ts";
+import { runOneCommand } from "./run_one.ts";
 import { statusCommand } from "./status.ts";
 import { unlockCommand } from "./unlock.ts";
 
@@ -59,6 +60,7 @@ export const ENGINE_COMMANDS: Readonly<Record<string, EngineCommand>> = {
   gc: gcCommand,
   unlock: unlockCommand,
   kinds: kindsCommand,
+  "run-one": runOneCommand,
 };
 
 /**
@@ -111,6 +113,8 @@ export async function main(args: readonly string[], options: MainOptions): Promi
       signal: options.signal,
       tty: options.tty ?? Deno.stdout.isTerminal(),
       defaultJobs: () => options.jobs ?? defaultJobs(machineResources()),
+      runOptions,
+      env,
     });
   } catch (e) {
     if (e instanceof PipelineError) {
@@ -178,12 +182,13 @@ function parseCommandArgs(cmd: string, rest: string[]): CommandArgs {
 export function usage(options: Pick<MainOptions, "commands" | "runOptions">): string {
   const row = (a: string, b: string) => `  ${a.padEnd(20)} ${b}`;
   const lines = ["usage: cli.ts <command> [options]", "", "commands:"];
-  for (const c of Object.values(ENGINE_COMMANDS)) lines.push(row(c.usage, c.description));
+  const shown = Object.entries(ENGINE_COMMANDS).filter(([, c]) => !c.hidden);
+  for (const [, c] of shown) lines.push(row(c.usage, c.description));
   lines.push("", "options:");
   for (const [a, b] of ENGINE_FLAGS_HELP) lines.push(row(a, b));
   for (const [a, b] of runOptionsHelp(options.runOptions ?? [])) lines.push(row(a, b));
   const seen = new Map<string, { help: string; value?: string; commands: string[] }>();
-  for (const [name, c] of Object.entries(ENGINE_COMMANDS)) {
+  for (const [name, c] of shown) {
     for (const [flag, f] of Object.entries(c.flags)) {
       const entry = seen.get(flag) ?? { help: f.help, value: f.value, commands: [] };
       entry.commands.push(name);

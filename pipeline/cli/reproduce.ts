@@ -6,7 +6,9 @@
 import type { Project } from "../project.ts";
 import { formatDuration, runStages, type RunSummary } from "../run.ts";
 import { didYouMean, UsageError } from "../usage.ts";
+import { clusterOptions } from "../executor/setup.ts";
 import {
+  CLUSTER_FLAGS,
   type CommandArgs,
   type CommandContext,
   type EngineCommand,
@@ -17,7 +19,7 @@ import {
 export const reproduceCommand: EngineCommand = {
   usage: "reproduce [target]",
   description: "run a target (default: the pipeline's default target)",
-  flags: SHARED_FLAGS,
+  flags: { ...SHARED_FLAGS, ...CLUSTER_FLAGS },
   async run(args, ctx) {
     const project = await ctx.open();
     if (args.positionals.length > 1) throw new UsageError("reproduce takes at most one target");
@@ -33,6 +35,7 @@ export const stageCommand: EngineCommand = {
   description: "run a stage and what it needs (exact name, glob, or prefix <name>-*)",
   flags: {
     ...SHARED_FLAGS,
+    ...CLUSTER_FLAGS,
     force: { type: "boolean", help: "re-run the named stage even if fresh" },
   },
   async run(args, ctx) {
@@ -69,8 +72,14 @@ async function runAndReport(
 ): Promise<number> {
   const { values } = o.args;
   const { ctx } = o;
+  const cluster = await clusterOptions({
+    executor: values.executor as string | undefined,
+    remote: values.remote as string | undefined,
+    "sbatch-arg": values["sbatch-arg"] as string[] | undefined,
+  }, { project, globals: ctx.globals, runOptions: ctx.runOptions, env: ctx.env, warn: ctx.err });
   const summary = await runStages(project, names, {
-    jobs: parseJobs(values.jobs, ctx.defaultJobs),
+    ...cluster,
+    jobs: parseJobs(values.jobs as string | undefined, ctx.defaultJobs),
     workers: values["in-process"] ? false : undefined,
     dryRun: !!values["dry-run"],
     force: o.force,
