@@ -157,7 +157,9 @@ function parseCommandArgs(cmd: string, rest: string[]): CommandArgs {
       if (own.type === "string" && m[2] === undefined) i++;
       continue;
     }
-    const elsewhere = Object.entries(ENGINE_COMMANDS).filter(([, c]) => name in c.flags)
+    const elsewhere = Object.entries(ENGINE_COMMANDS).filter(([, c]) =>
+      !c.hidden && name in c.flags
+    )
       .map(([n]) => n);
     throw new UsageError(
       elsewhere.length
