@@ -25,7 +25,7 @@ import type { Params, StageContext, StageKind } from "../../pipeline/types.ts";
 import { readNpy, writeLabels, writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "./backend.ts";
 import { registerGradients } from "./gradients.ts";
-import { centerUpdate, oneHot } from "./losses.ts";
+import { oneHot } from "./losses.ts";
 import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
 import { VSE_MARGIN } from "./loss_vse.ts";
 import { CLIP_TEMPERATURE } from "./loss_infonce.ts";
@@ -93,6 +93,8 @@ export const DEFAULT_LAMBDA: Record<LossKind, number> = {
   vse0: 0,
   vsepp: 0,
   infonce: 0,
+  malali: 0.01,
+  xu: 0.35,
 };
 
 /**
@@ -490,6 +492,17 @@ export async function trainDse(
     numClasses: data.numClasses,
     backbone,
   });
+  // State the loss owns (malali's centers, codewords, margin; xu's text scorer), checkpointed.
+  if (spec.init) {
+    model.extra = spec.init(rng, {
+      dim: params.dim,
+      numClasses: data.numClasses,
+      txtTrain: data.txtTrain,
+      yTrain: data.yTrain,
+      seed: params.seed,
+      log,
+    });
+  }
   const vars = namedVariables(model);
   const trainable = trainableVariables(model);
   const adam: Record<string, tf.Variable> = {};
@@ -566,6 +579,13 @@ export async function trainDse(
         const target = tf.tidy(() =>
           oneHot(tf.gather(yTrain, iImg) as tf.Tensor1D, data.numClasses)
         );
+        const lossOptions = {
+          lambda,
+          margin: params.margin,
+          alpha: params.alpha,
+          epoch,
+          epochs: params.epochs,
+        };
         let kept: tf.Tensor[] = [];
         let eImg!: tf.Tensor2D, eTxt!: tf.Tensor2D, pImg!: tf.Tensor, pTxt!: tf.Tensor;
         let sImg: BatchStats | undefined, sTxt: BatchStats | undefined;
@@ -574,10 +594,7 @@ export async function trainDse(
           const b = embedTexts(model, tb, { training: true });
           sImg = a.stats;
           sTxt = b.stats;
-          const out = spec.compute(model, { img: a.y, txt: b.y, target }, {
-            lambda,
-            margin: params.margin,
-          });
+          const out = spec.compute(model, { img: a.y, txt: b.y, target, txtIn: tb }, lossOptions);
           let total = out.loss;
           if (params.weight_decay > 0 && decay.length > 0) {
             const l2 = tf.addN(decay.map((k) => tf.sum(tf.square(trainable[k]))));
@@ -611,18 +628,8 @@ export async function trainDse(
             tf.dispose([stats.mean, stats.variance]);
           }
         }
-        if (params.loss === "cs" && model.centers) {
-          const next = tf.tidy(() =>
-            centerUpdate(
-              tf.concat([eImg, eTxt], 0) as tf.Tensor2D,
-              tf.concat([target, target], 0) as tf.Tensor2D,
-              model.centers as unknown as tf.Tensor2D,
-              { alpha: params.alpha },
-            )
-          );
-          model.centers.assign(next);
-          next.dispose();
-        }
+        // The loss's non-gradient updates (DSE-CS's centers; malali's centers and margin).
+        spec.afterStep?.(model, { img: eImg, txt: eTxt, target }, lossOptions);
         const [newLoss, newHitI, newHitT] = tf.tidy(() => {
           // What a prediction should be: the class, or (pair losses) the partner's batch index.
           const yb = spec.predicts === "class"
@@ -797,10 +804,15 @@ export async function loadFeatureSet(
 export const DSE_PARAMS = {
   loss: {
     type: "string",
-    enum: ["s", "cs", "ds", "vse0", "vsepp", "infonce"],
-    doc: "loss (stages/dse/loss_registry.ts): DSE s/cs/ds, vse0, vsepp or infonce",
+    enum: ["s", "cs", "ds", "vse0", "vsepp", "infonce", "malali", "xu"],
+    doc:
+      "loss (stages/dse/loss_registry.ts): DSE s/cs/ds, vse0, vsepp, infonce, malali or xu (the last two our reading of their abstracts)",
   },
-  margin: { type: "number", default: VSE_MARGIN, doc: "hinge margin α (vse0, vsepp)" },
+  margin: {
+    type: "number",
+    default: VSE_MARGIN,
+    doc: "margin: hinge α (vse0, vsepp); m of the global loss (xu, ours 0.8)",
+  },
   temperature: {
     type: "number",
     default: CLIP_TEMPERATURE,
@@ -809,9 +821,10 @@ export const DSE_PARAMS = {
   lambda: {
     type: "any",
     default: null,
-    doc: "λ: center-loss weight (cs, paper 0.01) / pull weight (ds, paper 0.1); null = paper's",
+    doc:
+      "λ: center-loss weight (cs, paper 0.01; malali 0.01) / pull weight (ds, paper 0.1) / mean-gap weight (xu 0.35); null = default",
   },
-  alpha: { type: "number", default: 0.5, doc: "center update rate α (cs)" },
+  alpha: { type: "number", default: 0.5, doc: "center update rate α (cs, malali)" },
   dim: { type: "integer", default: 2048, doc: "embedding width d" },
   epochs: { type: "integer", default: 400, doc: "maximum epochs" },
   batch: {
@@ -870,7 +883,7 @@ export function createTrainDseKind(
   return {
     name: "train-dse",
     description:
-      "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE) on a feature set; writes test embeddings",
+      "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE, Malali & Keller, Xu et al.) on a feature set; writes test embeddings",
     module: options.module ?? import.meta.url,
     inputs: {
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
