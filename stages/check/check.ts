@@ -4,8 +4,11 @@
  * Inputs: any number of aliases, each an object (or `metrics.json`) of an `evaluate` or `random`
  * stage. Params:
  *
- * - `expected`: rows `{ kind, dataset, method, pca, similarity, i2t?, t2i?, avg?, tol?,
- *   tol_reason?, source, note?, degenerate?, stage? }`. `kind` says what the numbers are:
+ * - `expected`: rows `{ kind, dataset, method, pca, similarity, <metric>?…, tol?, tol_reason?,
+ *   source, note?, degenerate?, stage? }`, a metric being any numeric field of a metrics row:
+ *   mAP `i2t`, `t2i`, `avg` or retrieval by pair `i2t_r1`, `i2t_r5`, `i2t_r10`, `i2t_medr`,
+ *   `i2t_meanr` and the same for `t2i` (fractions in [0, 1], except medr/meanr: 1-based ranks,
+ *   given in a row of their own since the row's tol is then in ranks). `kind` says what the numbers are:
  *   `published` (printed in a paper or release; `source` names table, row and column), `anchor`
  *   (an independent implementation) or `regression` (our own earlier output). Each metric given
  *   becomes one compared cell; it is ok when a unique metrics row matches and
@@ -37,6 +40,7 @@ import {
   EXPECTATION_KINDS,
   type ExpectationKind,
   failures,
+  isRankMetric,
   KIND_HEADINGS,
   type Metric,
   METRICS,
@@ -69,6 +73,26 @@ export interface ExpectedRow {
   t2i?: number;
   /** Expected mean. */
   avg?: number;
+  /** Any other metric of {@link METRICS} (R@K, medr, meanr). */
+  i2t_r1?: number;
+  /** I→T R@5. */
+  i2t_r5?: number;
+  /** I→T R@10. */
+  i2t_r10?: number;
+  /** I→T median rank. */
+  i2t_medr?: number;
+  /** I→T mean rank. */
+  i2t_meanr?: number;
+  /** T→I R@1. */
+  t2i_r1?: number;
+  /** T→I R@5. */
+  t2i_r5?: number;
+  /** T→I R@10. */
+  t2i_r10?: number;
+  /** T→I median rank. */
+  t2i_medr?: number;
+  /** T→I mean rank. */
+  t2i_meanr?: number;
   /** Allowed |reproduced − expected|; default the check's `default_tol`. */
   tol?: number;
   /** Required when `tol` is wider than the default: why. */
@@ -199,20 +223,41 @@ export function parseExpected(
       throw new Error(`${where}: "tol" must be a number ≥ 0 (default ${defaultTol})`);
     }
     const tol = (r.tol as number | undefined) ?? defaultTol;
-    if (tol > defaultTol + 1e-12 && (typeof r.tol_reason !== "string" || !r.tol_reason.trim())) {
+    const ranks = METRICS.some((m) => r[m] !== undefined && isRankMetric(m));
+    if (ranks && r.tol === undefined) {
+      throw new Error(`${where}: a row of ranks (medr, meanr) needs its own tol, in ranks`);
+    }
+    // A rank row's tol is in ranks, not mAP points: the default does not bound it.
+    if (
+      !ranks && tol > defaultTol + 1e-12 &&
+      (typeof r.tol_reason !== "string" || !r.tol_reason.trim())
+    ) {
       throw new Error(
         `${where}: tol ${tol} is wider than the default ${defaultTol}; add tol_reason: "why"`,
       );
     }
-    if (!METRICS.some((m) => r[m] !== undefined)) {
-      throw new Error(`${where}: give at least one of i2t, t2i, avg`);
+    const given = METRICS.filter((m) => r[m] !== undefined);
+    if (!given.length) {
+      throw new Error(`${where}: give at least one of ${METRICS.join(", ")}`);
     }
-    for (const m of METRICS) {
-      if (r[m] !== undefined && (typeof r[m] !== "number" || !(r[m] >= 0 && r[m] <= 1))) {
+    for (const m of given) {
+      const v = r[m];
+      if (isRankMetric(m)) {
+        if (typeof v !== "number" || !(v >= 1)) {
+          throw new Error(`${where}: "${m}" must be a number ≥ 1 (a 1-based rank)`);
+        }
+      } else if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
         throw new Error(
           `${where}: "${m}" must be a number in [0, 1] (a fraction: write 44.48% as 0.4448)`,
         );
       }
+    }
+    if (given.some(isRankMetric) && !given.every(isRankMetric)) {
+      throw new Error(
+        `${where}: ranks (${given.filter(isRankMetric).join(", ")}) and fractions ` +
+          `(${given.filter((m) => !isRankMetric(m)).join(", ")}) share one tol: give the ranks ` +
+          `in a row of their own, with tol in ranks`,
+      );
     }
     for (const f of ["note", "stage", "tol_reason"]) {
       if (r[f] !== undefined && typeof r[f] !== "string") {
@@ -324,9 +369,13 @@ export function compareExpected(
       const want = e[m];
       if (want === undefined) continue;
       const match = "error" in found ? undefined : found.row;
-      const reproduced = match ? match[m] : null;
+      const reproduced = match?.[m] ?? null;
       const delta = reproduced === null ? null : reproduced - want;
-      const notFound = "error" in found ? `not found: ${found.error}` : "";
+      const notFound = "error" in found
+        ? `not found: ${found.error}`
+        : reproduced === null
+        ? `not found: stage ${match!.stage}'s row has no ${m} (an evaluation without pairs?)`
+        : "";
       out.push({
         kind: e.kind,
         dataset: e.dataset,
@@ -372,6 +421,9 @@ export function evaluateClaims(
     const left = findOne(rows, c.left);
     if ("error" in left) return { ...base, holds: false, detail: `left: ${left.error}` };
     const lv = left.row[metric];
+    if (lv === undefined) {
+      return { ...base, holds: false, detail: `left: ${describe(c.left)} has no ${metric}` };
+    }
     let rv: number;
     if (typeof c.right === "number") {
       rv = c.right;
@@ -380,7 +432,11 @@ export function evaluateClaims(
       const sel: Selector = { ...inherit, ...c.right };
       const right = findOne(rows, sel);
       if ("error" in right) return { ...base, holds: false, detail: `right: ${right.error}` };
-      rv = right.row[sel.metric ?? "avg"];
+      const v = right.row[sel.metric ?? "avg"];
+      if (v === undefined) {
+        return { ...base, holds: false, detail: `right: ${describe(sel)} has no ${sel.metric}` };
+      }
+      rv = v;
     }
     const m = c.margin ?? 0;
     const d = lv - rv;
@@ -529,13 +585,15 @@ export const checkKind: StageKind<CheckParams> = {
     expected: {
       type: "array",
       default: [],
-      doc: "rows {kind: published|anchor|regression, dataset, method, pca, similarity, i2t?, " +
-        "t2i?, avg?, tol?, tol_reason?, source, note?, degenerate?, stage?}",
+      doc: "rows {kind: published|anchor|regression, dataset, method, pca, similarity, " +
+        "<metric>? (i2t, t2i, avg, i2t_r1/r5/r10, t2i_r1/r5/r10; ranks i2t/t2i_medr/meanr in " +
+        "their own row with tol in ranks), tol?, tol_reason?, source, note?, degenerate?, stage?}",
     },
     claims: {
       type: "array",
       default: [],
-      doc: "claims {name?, left: selector, op: > >= < <=, right: selector|number, margin?, " +
+      doc: "claims {name?, left: selector {method, pca?, similarity?, dataset?, metric? (any " +
+        "metrics field, default avg), stage?}, op: > >= < <=, right: selector|number, margin?, " +
         "required? (default true), reason? (needed with required: false)}",
     },
     default_tol: {
