@@ -5,14 +5,15 @@
  * refined during training. The formulas below are ours.
  *
  * On a paired batch of B (image, text) rows, e = L2-normalised embeddings, D[i, j] = ‖e_i − t_j‖₂:
- * - hinge (the MH form of VSE++, with distances): h = (1/B)·Σ_i [m + D_ii − min_{j≠i} D_ij]₊ +
- *   (1/B)·Σ_j [m + D_jj − min_{i≠j} D_ij]₊;
- * - center: ½ (C(img) + C(txt)) with C(x) = mean_i ½‖x_i − c_{y_i}‖² (losses.ts `centerLoss`);
- *   the centers move by Wen et al.'s rule after each step (rate `alpha`), as DSE-CS;
- * - quantization: ½ (Q(img) + Q(txt)), Q(x) = mean_i ‖x_i − q(x_i)‖², q(x) = Σ_k
+ * - hinge (the MH form of VSE++, with distances): h = Σ_i [m + D_ii − min_{j≠i} D_ij]₊ +
+ *   Σ_j [m + D_jj − min_{i≠j} D_ij]₊;
+ * - center: ½ (C(img) + C(txt)) with C(x) = Σ_i ½‖x_i − c_{y_i}‖²; the centers move by Wen et
+ *   al.'s rule after each step (rate `alpha`), as DSE-CS;
+ * - quantization: ½ (Q(img) + Q(txt)), Q(x) = Σ_i ‖x_i − q(x_i)‖², q(x) = Σ_k
  *   softmax_k(−‖x − w_k‖²/τ) w_k with K learnable codewords w_k; τ annealed 1 → 0.01
  *   geometrically over the epoch cap;
- * - L = h + λ_c·center + λ_q·quant (λ_c = `lambda`, default 0.01; λ_q = 0.1);
+ * - L = h + λ_c·center + λ_q·quant (λ_c = `lambda`, default 0.01; λ_q = 0.1); every term is
+ *   summed over the batch's rows, as vsepp sums its hinges;
  * - adaptive margin: after each step m ← clip(0.9·m + 0.1·median(g), 0.1, 0.5), g the 2B gaps
  *   min-negative distance − positive distance of the batch (both directions); m₀ = 0.2.
  * @module
@@ -55,14 +56,14 @@ export function hardestGaps(
 
 /**
  * The adaptive-margin hinge of a square distance matrix whose diagonal holds the positives:
- * mean over rows of [m + D_ii − min_{j≠i} D_ij]₊ plus the same over columns.
+ * the sum over rows of [m + D_ii − min_{j≠i} D_ij]₊ plus the same over columns.
  */
 export function adaptiveHingeLoss(d: tf.Tensor2D, margin: number | tf.Scalar): tf.Scalar {
   const { pos, negRow, negCol } = hardestGaps(d);
   const base = tf.add(pos, margin);
   return tf.add(
-    tf.mean(tf.relu(tf.sub(base, negRow))),
-    tf.mean(tf.relu(tf.sub(base, negCol))),
+    tf.sum(tf.relu(tf.sub(base, negRow))),
+    tf.sum(tf.relu(tf.sub(base, negCol))),
   ) as tf.Scalar;
 }
 
@@ -72,9 +73,9 @@ export function softQuantize(x: tf.Tensor2D, codewords: tf.Tensor2D, tau: number
   return tf.matMul(a, codewords) as tf.Tensor2D;
 }
 
-/** Q(x) = mean_i ‖x_i − q(x_i)‖². */
+/** Q(x) = Σ_i ‖x_i − q(x_i)‖². */
 export function quantizationLoss(x: tf.Tensor2D, codewords: tf.Tensor2D, tau: number): tf.Scalar {
-  return tf.mean(tf.sum(tf.squaredDifference(x, softQuantize(x, codewords, tau)), 1)) as tf.Scalar;
+  return tf.sum(tf.sum(tf.squaredDifference(x, softQuantize(x, codewords, tau)), 1)) as tf.Scalar;
 }
 
 /** The quantization temperature of a 0-based epoch: 1 → 0.01 geometrically over `epochs`. */
@@ -106,8 +107,10 @@ export function malaliLoss(
   const e = l2Normalize(batch.img), t = l2Normalize(batch.txt);
   const d = euclideanDistances(e, t);
   const hinge = adaptiveHingeLoss(d, state.margin);
+  // losses.ts's centerLoss is a batch mean: × B gives the sum over the rows.
+  const n = batch.img.shape[0];
   const center = tf.mul(
-    0.5,
+    0.5 * n,
     tf.add(centerLoss(e, batch.target, state.centers), centerLoss(t, batch.target, state.centers)),
   );
   const quant = tf.mul(

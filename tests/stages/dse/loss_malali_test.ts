@@ -22,18 +22,17 @@ const near = (got: number, want: number, tol: number, what: string) =>
   assert(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}`);
 
 // A 2-pair batch by hand (every embedding already has norm 1), classes [0, 1], centers 0,
-// codewords W = I, τ = 1, m = 0.2, λ_c = 0.1, λ_q = 0.1:
+// codewords W = I, τ = 1, m = 0.2, λ_c = 0.1, λ_q = 0.1; every term a sum over the rows:
 // img = I, txt = [[.6, .8], [.8, .6]]: cos = [[.6, .8], [.8, .6]], D = √(2 − 2cos) =
 //   [[√.8, √.4], [√.4, √.8]] = [[.894427, .632456], [.632456, .894427]].
-// hinge: every row and column has [.2 + √.8 − √.4]₊ = .461972 → mean .461972 per direction, sum
-//   .923943.
-// center: ½‖x − 0‖² = ½ for every unit row → C(img) = C(txt) = .5 → ½(.5 + .5) = .5, × λ_c = .05.
+// hinge: every row and column has [.2 + √.8 − √.4]₊ = .461972; 2 rows + 2 columns = 1.847887.
+// center: ½‖x − 0‖² = ½ for every unit row → C(img) = C(txt) = 2·½ = 1 → ½(1 + 1) = 1, × λ_c = .1.
 // quant, x = (1, 0): ‖x − w‖² = (0, 2) → softmax(0, −2) = (.880797, .119203) = q;
-//   ‖x − q‖² = 2·.119203² = .028419 (the same for (0, 1)) → Q(img) = .028419.
+//   ‖x − q‖² = 2·.119203² = .028419 (the same for (0, 1)) → Q(img) = .056837.
 //   x = (.6, .8): ‖x − w‖² = (.8, .4) → softmax(−.8, −.4) = (.401312, .598688) = q;
-//   ‖x − q‖² = .198688² + .201312² = .080003 (the same for (.8, .6)) → Q(txt) = .080003.
-//   ½(.028419 + .080003) = .054211, × λ_q = .005421.
-// L = .923943 + .05 + .005421 = .979364 (numpy gives .9793644).
+//   ‖x − q‖² = .198688² + .201312² = .080003 (the same for (.8, .6)) → Q(txt) = .160007.
+//   ½(.056837 + .160007) = .108422, × λ_q = .010842.
+// L = 1.847887 + .1 + .010842 = 1.958729 (numpy gives 1.9587288).
 Deno.test("malali: the loss of a 2-pair batch computed by hand", () => {
   const out = malaliLoss(
     {
@@ -44,10 +43,10 @@ Deno.test("malali: the loss of a 2-pair batch computed by hand", () => {
     { centers: tf.zeros([2, 2]), codewords: tf.eye(2) as tf.Tensor2D, margin: tf.scalar(0.2) },
     { lambda: 0.1, tau: 1, quantWeight: 0.1 },
   );
-  near(out.loss.dataSync()[0], 0.9793644, 1e-5, "L");
+  near(out.loss.dataSync()[0], 1.9587288, 1e-5, "L");
   assertClose(out.distances.dataSync(), [0.894427, 0.632456, 0.632456, 0.894427], 1e-5, "D");
-  // Only the hinge: a margin of 0 leaves .2 less per direction.
-  near(adaptiveHingeLoss(out.distances, 0).dataSync()[0], 0.923943 - 0.4, 1e-5, "m = 0");
+  // Only the hinge: a margin of 0 leaves .2 less per row and per column.
+  near(adaptiveHingeLoss(out.distances, 0).dataSync()[0], 1.847887 - 0.8, 1e-5, "m = 0");
 });
 
 Deno.test("malali: τ anneals 1 → 0.01 over the epoch cap; the median; m₀ = 0.2", () => {
@@ -96,7 +95,7 @@ function ref(
   }
   const c = rows(o.centers, Math.max(...o.y) + 1);
   const center = (x: number[][]) =>
-    x.reduce((s, r, i) => s + 0.5 * r.reduce((a, v, j) => a + (v - c[o.y[i]][j]) ** 2, 0), 0) / n;
+    x.reduce((s, r, i) => s + 0.5 * r.reduce((a, v, j) => a + (v - c[o.y[i]][j]) ** 2, 0), 0);
   const quant = (x: number[][]) =>
     x.reduce((s, r) => {
       const z = w.map((wk) => -r.reduce((a, v, j) => a + (v - wk[j]) ** 2, 0) / o.tau);
@@ -105,8 +104,8 @@ function ref(
       const sp = p.reduce((a, b) => a + b, 0);
       const q = r.map((_, j) => w.reduce((a, wk, kk) => a + p[kk] / sp * wk[j], 0));
       return s + r.reduce((a, v, j) => a + (v - q[j]) ** 2, 0);
-    }, 0) / n;
-  return (hr + hc) / n + 0.01 * 0.5 * (center(e) + center(t)) + 0.1 * 0.5 * (quant(e) + quant(t));
+    }, 0);
+  return hr + hc + 0.01 * 0.5 * (center(e) + center(t)) + 0.1 * 0.5 * (quant(e) + quant(t));
 }
 
 Deno.test("malali: gradients in both embeddings and the codewords match float64 finite differences", () => {
