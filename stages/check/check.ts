@@ -20,7 +20,9 @@
  *   to `avg`); `right` is a number or a selector whose missing fields (except `stage`) are taken
  *   from `left`. With d = left − right and m = margin (default 0), the claim holds when
  *   `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A failing claim fails the run unless it
- *   says `required: false` with a `reason`.
+ *   says `required: false` with a `reason`. One `*` in `left.method` (e.g. `vse0@seed=*`) makes
+ *   the claim hold only if it holds for every value the `*` takes in the rows (a `*` in
+ *   `right.method` takes the same value): "on every seed" in one claim.
  *
  * Both lists are validated when the pipeline loads (a bad row is a located spec error, exit 2).
  * Matching is case-insensitive on dataset, method and similarity; `pca` must be equal when given
@@ -323,6 +325,15 @@ export function parseClaims(value: unknown): Claim[] {
     const left = parseSelector(c.left, `${where}.left`);
     if (left.method === undefined) throw new Error(`${where}.left: "method" is required`);
     const right = typeof c.right === "number" ? c.right : parseSelector(c.right, `${where}.right`);
+    const stars = (m?: string) => (m ?? "").split("*").length - 1;
+    if (stars(left.method) > 1) {
+      throw new Error(`${where}.left: "method" may hold one * (e.g. "vse0@seed=*"), not several`);
+    }
+    if (typeof right !== "number" && stars(right.method) > (stars(left.method) ? 1 : 0)) {
+      throw new Error(
+        `${where}.right: a * in "method" needs one in left's method (it takes the same value)`,
+      );
+    }
     if (![">", ">=", "<", "<="].includes(c.op as string)) {
       throw new Error(`${where}: "op" must be one of >, >=, <, <= (got ${JSON.stringify(c.op)})`);
     }
@@ -406,7 +417,65 @@ function claimName(c: Claim): string {
   return `${describe(l)} ${c.op} ${r} (${metric})`;
 }
 
-/** Evaluate each claim against the metrics rows. */
+/** One comparison: holds, its detail, and the difference left − right (null when not evaluated). */
+function evaluateOne(
+  rows: readonly MetricRow[],
+  c: Claim,
+  left: Selector,
+  right: Selector | number,
+): { holds: boolean; detail: string; d: number | null } {
+  const metric = left.metric ?? "avg";
+  const found = findOne(rows, left);
+  if ("error" in found) return { holds: false, detail: `left: ${found.error}`, d: null };
+  const lv = found.row[metric];
+  if (lv === undefined) {
+    return { holds: false, detail: `left: ${describe(left)} has no ${metric}`, d: null };
+  }
+  let rv: number;
+  if (typeof right === "number") {
+    rv = right;
+  } else {
+    const { stage: _ignored, ...inherit } = left;
+    const sel: Selector = { ...inherit, ...right };
+    const other = findOne(rows, sel);
+    if ("error" in other) return { holds: false, detail: `right: ${other.error}`, d: null };
+    const v = other.row[sel.metric ?? "avg"];
+    if (v === undefined) {
+      return { holds: false, detail: `right: ${describe(sel)} has no ${sel.metric}`, d: null };
+    }
+    rv = v;
+  }
+  const m = c.margin ?? 0;
+  const d = lv - rv;
+  const holds = c.op === ">" ? d > m : c.op === ">=" ? d >= m : c.op === "<" ? -d > m : -d >= m;
+  const gap = m === 0 ? "" : ` (margin ${m}: difference ${fmt(d)})`;
+  return { holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}`, d };
+}
+
+/**
+ * The values a `*` in a method pattern takes over the rows (e.g. the seeds of `vse0@seed=*`),
+ * sorted (numerically when all are numbers).
+ */
+export function wildcardValues(rows: readonly MetricRow[], sel: Selector): string[] {
+  const pattern = sel.method ?? "";
+  const [pre, post] = pattern.split("*");
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^${esc(pre)}(.+)${esc(post)}$`, "i");
+  const values = new Set<string>();
+  for (const r of selectRows(rows, { ...sel, method: undefined })) {
+    const m = re.exec(r.method);
+    if (m) values.add(m[1]);
+  }
+  const out = [...values];
+  const numeric = out.every((v) => /^-?\d+(\.\d+)?$/.test(v));
+  return out.sort((a, b) => numeric ? Number(a) - Number(b) : a.localeCompare(b));
+}
+
+/**
+ * Evaluate each claim against the metrics rows. A `*` in `left.method` (e.g. `vse0@seed=*`) makes
+ * the claim one comparison per value the `*` takes in the rows, with the same value put into a
+ * `*` of `right.method`: it holds when every one of them holds (and there is at least one).
+ */
 export function evaluateClaims(
   rows: readonly MetricRow[],
   claims: readonly Claim[],
@@ -417,32 +486,42 @@ export function evaluateClaims(
       required: c.required !== false,
       ...(c.reason ? { reason: c.reason } : {}),
     };
-    const metric = c.left.metric ?? "avg";
-    const left = findOne(rows, c.left);
-    if ("error" in left) return { ...base, holds: false, detail: `left: ${left.error}` };
-    const lv = left.row[metric];
-    if (lv === undefined) {
-      return { ...base, holds: false, detail: `left: ${describe(c.left)} has no ${metric}` };
+    if (!c.left.method?.includes("*")) {
+      const { holds, detail } = evaluateOne(rows, c, c.left, c.right);
+      return { ...base, holds, detail };
     }
-    let rv: number;
-    if (typeof c.right === "number") {
-      rv = c.right;
-    } else {
-      const { stage: _ignored, ...inherit } = c.left;
-      const sel: Selector = { ...inherit, ...c.right };
-      const right = findOne(rows, sel);
-      if ("error" in right) return { ...base, holds: false, detail: `right: ${right.error}` };
-      const v = right.row[sel.metric ?? "avg"];
-      if (v === undefined) {
-        return { ...base, holds: false, detail: `right: ${describe(sel)} has no ${sel.metric}` };
-      }
-      rv = v;
+    const values = wildcardValues(rows, c.left);
+    if (!values.length) {
+      const methods = [...new Set(rows.map((r) => r.method))].sort().join(", ");
+      return {
+        ...base,
+        holds: false,
+        detail: `left: no metrics row for ${describe(c.left)} (methods present: ${methods})`,
+      };
     }
-    const m = c.margin ?? 0;
-    const d = lv - rv;
-    const holds = c.op === ">" ? d > m : c.op === ">=" ? d >= m : c.op === "<" ? -d > m : -d >= m;
-    const gap = m === 0 ? "" : ` (margin ${m}: difference ${fmt(d)})`;
-    return { ...base, holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}` };
+    const fill = (sel: Selector, v: string): Selector =>
+      sel.method?.includes("*") ? { ...sel, method: sel.method.replace("*", v) } : sel;
+    const each = values.map((v) => ({
+      v,
+      ...evaluateOne(
+        rows,
+        c,
+        fill(c.left, v),
+        typeof c.right === "number" ? c.right : fill(c.right, v),
+      ),
+    }));
+    const failing = each.filter((e) => !e.holds);
+    const head = `${each.length - failing.length}/${each.length} hold (* = ${values.join(", ")})`;
+    if (failing.length) {
+      return {
+        ...base,
+        holds: false,
+        detail: `${head}; fails for ${failing.map((e) => `${e.v}: ${e.detail}`).join("; ")}`,
+      };
+    }
+    // The closest call: the smallest |difference| among them.
+    const closest = each.reduce((a, b) => Math.abs(b.d!) < Math.abs(a.d!) ? b : a);
+    return { ...base, holds: true, detail: `${head}; closest ${closest.v}: ${closest.detail}` };
   });
 }
 

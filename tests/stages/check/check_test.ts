@@ -741,3 +741,66 @@ Deno.test("R@K fields: parseExpected validates ranks apart from fractions", () =
     /"metric" must be one of i2t, t2i, avg, i2t_r1/,
   );
 });
+
+Deno.test("claims with a * in the method: one comparison per seed, holding only if all hold", () => {
+  const seeded = (m: string, seed: number, i2t: number, r1: number) =>
+    metricRow(
+      {
+        dataset: "wiki",
+        method: `${m}@seed=${seed}`,
+        pca: false,
+        similarity: "cosine",
+        stage: `s-${m}${seed}`,
+      },
+      { i2t, t2i: i2t },
+      {
+        recall: {
+          i2t: { r1, r5: 0, r10: 0, medr: 9, meanr: 9 },
+          t2i: { r1, r5: 0, r10: 0, medr: 9, meanr: 9 },
+        },
+      },
+    );
+  const rows = [
+    ...ROWS,
+    seeded("ds", 0, 0.25, 0.01),
+    seeded("ds", 1, 0.24, 0.02),
+    seeded("ds", 10, 0.23, 0.0),
+    seeded("vse", 0, 0.15, 0.02),
+    seeded("vse", 1, 0.16, 0.01),
+    seeded("vse", 10, 0.12, 0.03),
+  ];
+  const random = { method: "random", similarity: "random" };
+  const out = evaluateClaims(
+    rows,
+    parseClaims([
+      { left: { method: "ds@seed=*", similarity: "cosine" }, op: ">", right: random },
+      { left: { method: "ds@seed=*" }, op: ">", right: { method: "vse@seed=*" }, margin: 0.07 },
+      {
+        left: { method: "ds@seed=*", metric: "i2t_r1" },
+        op: ">=",
+        right: { method: "vse@seed=*" },
+      },
+      { left: { method: "ds@seed=*", metric: "i2t_r1" }, op: ">", right: 0.005 },
+      { left: { method: "nope@seed=*" }, op: ">", right: 0 },
+    ]),
+  );
+  assert.deepEqual(out.map((c) => c.holds), [true, true, false, false, false]);
+  // seeds sorted as numbers (0, 1, 10), the closest call named
+  assert.match(out[0].detail, /^3\/3 hold \(\* = 0, 1, 10\); closest 10: 0\.2300 > 0\.1184/);
+  assert.match(out[1].detail, /closest 1: .*difference 0\.0800/);
+  assert.match(
+    out[2].detail,
+    /^1\/3 hold .*fails for 0: 0\.0100 >= 0\.0200; 10: 0\.0000 >= 0\.0300/,
+  );
+  assert.match(out[3].detail, /^2\/3 hold/);
+  assert.match(out[4].detail, /no metrics row for nope@seed=\*/);
+  assert.throws(
+    () => parseClaims([{ left: { method: "a*b*" }, op: ">", right: 0 }]),
+    /may hold one \*/,
+  );
+  assert.throws(
+    () =>
+      parseClaims([{ left: { method: "ds@seed=0" }, op: ">", right: { method: "vse@seed=*" } }]),
+    /needs one in left's method/,
+  );
+});
