@@ -211,9 +211,9 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
     afterStep: (model, { img, txt, target }, { alpha }) => {
       if (!model.centers) return;
-      model.centers.assign(
-        tf.tidy(() => bothSidesCenterUpdate(model.centers!, img, txt, target, alpha)),
-      );
+      const next = tf.tidy(() => bothSidesCenterUpdate(model.centers!, img, txt, target, alpha));
+      model.centers.assign(next);
+      next.dispose(); // assign shares next's data; the handle itself must still be freed
     },
   },
   ds: {
@@ -295,15 +295,17 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     afterStep: (model, batch, { alpha }) => {
       const st = malaliState(model);
       const [e, t] = [l2Normalize(batch.img), l2Normalize(batch.txt)];
-      model.extra!.centers.assign(
-        tf.tidy(() => bothSidesCenterUpdate(model.extra!.centers, e, t, batch.target, alpha)),
+      const next = tf.tidy(() =>
+        bothSidesCenterUpdate(model.extra!.centers, e, t, batch.target, alpha)
       );
+      model.extra!.centers.assign(next);
       const d = tf.tidy(() =>
         tf.sqrt(tf.add(tf.relu(squaredDistances(e, t)), 1e-12)) as tf.Tensor2D
       );
       const m = nextMargin(st.margin.dataSync()[0], d);
-      model.extra!.margin.assign(tf.scalar(m));
-      tf.dispose([e, t, d]);
+      const margin = tf.scalar(m);
+      model.extra!.margin.assign(margin);
+      tf.dispose([e, t, d, next, margin]);
     },
   },
   xu: {

@@ -150,7 +150,9 @@ Deno.test("malali and xu train in train-dse, checkpoint their state and resume b
   const data = synth(40, 12);
   for (const loss of ["malali", "xu"] as const) {
     const p = params({ loss, lambda: null, margin: loss === "xu" ? 0.8 : 0.2 });
+    const before = tf.memory().numTensors;
     const full = await trainDse(data, p, { scratch: await Deno.makeTempDir() });
+    assertEquals(tf.memory().numTensors, before, `${loss}: training leaks no tensors`);
     const scratch = await Deno.makeTempDir();
     const ac = new AbortController();
     await rejects(
