@@ -24,6 +24,7 @@ import {
 import { cosineScores, l2Normalize, vseHingeLoss } from "./loss_vse.ts";
 import { infoNceLoss } from "./loss_infonce.ts";
 import {
+  euclideanDistances,
   MALALI_MARGIN0,
   malaliLoss,
   type MalaliState,
@@ -293,19 +294,19 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
       };
     },
     afterStep: (model, batch, { alpha }) => {
-      const st = malaliState(model);
-      const [e, t] = [l2Normalize(batch.img), l2Normalize(batch.txt)];
-      const next = tf.tidy(() =>
-        bothSidesCenterUpdate(model.extra!.centers, e, t, batch.target, alpha)
-      );
-      model.extra!.centers.assign(next);
-      const d = tf.tidy(() =>
-        tf.sqrt(tf.add(tf.relu(squaredDistances(e, t)), 1e-12)) as tf.Tensor2D
-      );
-      const m = nextMargin(st.margin.dataSync()[0], d);
-      const margin = tf.scalar(m);
-      model.extra!.margin.assign(margin);
-      tf.dispose([e, t, d, next, margin]);
+      const x = model.extra;
+      if (!x?.centers || !x.margin) malaliState(model); // throws naming what is missing
+      const { next, d } = tf.tidy(() => {
+        const e = l2Normalize(batch.img), t = l2Normalize(batch.txt);
+        return {
+          next: bothSidesCenterUpdate(x!.centers, e, t, batch.target, alpha),
+          d: euclideanDistances(e, t),
+        };
+      });
+      x!.centers.assign(next);
+      const margin = tf.scalar(nextMargin(x!.margin.dataSync()[0], d));
+      x!.margin.assign(margin);
+      tf.dispose([next, d, margin]); // assign shares their data; the handles must still be freed
     },
   },
   xu: {

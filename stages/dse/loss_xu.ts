@@ -17,7 +17,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { glorotUniform } from "./model.ts";
+import { glorotUniform, makeVariable } from "./model.ts";
 import { Rng } from "./rng.ts";
 
 /** The global loss's margin m (Yu et al. 2018's value, as we read it). */
@@ -91,8 +91,8 @@ export function trainTextScorer(
   const rng = new Rng(options.seed ^ 0x5ca1ab1e);
   const byClass = new Map<number, number[]>();
   y.forEach((c, i) => byClass.set(c, [...(byClass.get(c) ?? []), i]));
-  const w = tf.variable(tf.tensor2d(glorotUniform(rng, q, hidden), [q, hidden]));
-  const b = tf.variable(tf.zeros([hidden]));
+  const w = makeVariable(() => tf.tensor2d(glorotUniform(rng, q, hidden), [q, hidden]), true);
+  const b = makeVariable(() => tf.zeros([hidden]), true);
   const opt = tf.train.adam(options.lr ?? XU_SCORER.lr);
   const x = tf.tensor2d(txt.data, [n, q]);
   let last = NaN;
