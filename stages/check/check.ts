@@ -4,8 +4,11 @@
  * Inputs: any number of aliases, each an object (or `metrics.json`) of an `evaluate` or `random`
  * stage. Params:
  *
- * - `expected`: rows `{ kind, dataset, method, pca, similarity, i2t?, t2i?, avg?, tol?,
- *   tol_reason?, source, note?, degenerate?, stage?, lambda?, seed? }`. `kind` says what the numbers are:
+ * - `expected`: rows `{ kind, dataset, method, pca, similarity, <metric>?…, tol?, tol_reason?,
+ *   source, note?, degenerate?, stage? }`, a metric being any numeric field of a metrics row:
+ *   mAP `i2t`, `t2i`, `avg` or retrieval by pair `i2t_r1`, `i2t_r5`, `i2t_r10`, `i2t_medr`,
+ *   `i2t_meanr` and the same for `t2i` (fractions in [0, 1], except medr/meanr: 1-based ranks,
+ *   given in a row of their own since the row's tol is then in ranks). `kind` says what the numbers are:
  *   `published` (printed in a paper or release; `source` names table, row and column), `anchor`
  *   (an independent implementation) or `regression` (our own earlier output). Each metric given
  *   becomes one compared cell; it is ok when a unique metrics row matches and
@@ -13,11 +16,14 @@
  *   (0.015, 1.5 mAP points); a wider one needs `tol_reason`. A row marked `degenerate` is shown
  *   as such.
  * - `claims`: `{ name?, left, op, right, margin?, required?, reason? }`. `left` selects one
- *   metrics value by `{ method, pca?, similarity?, dataset?, metric?, stage?, lambda?, seed? }`
- *   (metric defaults to `avg`); `right` is a number or a selector whose missing fields (except
- *   `stage`, `lambda`, `seed`) are taken from `left`. With d = left − right and m = margin (default 0), the claim holds when
- *   `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A failing claim fails the run unless it
- *   says `required: false` with a `reason`.
+ *   metrics value by `{ method, pca?, similarity?, dataset?, metric?, stage? }` (metric defaults
+ *   to `avg`); `right` is a number or a selector whose missing fields (except `stage` and the
+ *   sweep fields `lambda`, `seed`) are taken from `left`. With d = left − right and m = margin
+ *   (default 0), the claim holds when `>`: d > m, `>=`: d ≥ m, `<`: −d > m, `<=`: −d ≥ m. A
+ *   failing claim fails the run unless it says `required: false` with a `reason`. A sweep field
+ *   given as `"*"` in `left` (e.g. `{ method: vse0, seed: "*" }`) makes the claim hold only if it
+ *   holds for every value that field takes in the rows (a `"*"` in `right` takes the same value):
+ *   "on every seed" in one claim.
  *
  * Both lists are validated when the pipeline loads (a bad row is a located spec error, exit 2).
  * Matching is case-insensitive on dataset, method and similarity; `pca` must be equal when given
@@ -39,6 +45,7 @@ import {
   EXPECTATION_KINDS,
   type ExpectationKind,
   failures,
+  isRankMetric,
   KIND_HEADINGS,
   methodLabel,
   type Metric,
@@ -72,6 +79,26 @@ export interface ExpectedRow {
   t2i?: number;
   /** Expected mean. */
   avg?: number;
+  /** Any other metric of {@link METRICS} (R@K, medr, meanr). */
+  i2t_r1?: number;
+  /** I→T R@5. */
+  i2t_r5?: number;
+  /** I→T R@10. */
+  i2t_r10?: number;
+  /** I→T median rank. */
+  i2t_medr?: number;
+  /** I→T mean rank. */
+  i2t_meanr?: number;
+  /** T→I R@1. */
+  t2i_r1?: number;
+  /** T→I R@5. */
+  t2i_r5?: number;
+  /** T→I R@10. */
+  t2i_r10?: number;
+  /** T→I median rank. */
+  t2i_medr?: number;
+  /** T→I mean rank. */
+  t2i_meanr?: number;
   /** Allowed |reproduced − expected|; default the check's `default_tol`. */
   tol?: number;
   /** Required when `tol` is wider than the default: why. */
@@ -104,10 +131,10 @@ export interface Selector {
   metric?: Metric;
   /** Restrict to one stage's rows. */
   stage?: string;
-  /** λ of a sweep point; absent = a row without λ. */
-  lambda?: number;
-  /** One seed of several; absent = a row without a seed. */
-  seed?: number;
+  /** λ of a sweep point; absent = a row without λ; `*` (claims) = each λ found, see evaluateClaims. */
+  lambda?: number | "*";
+  /** One seed of several; absent = a row without a seed; `*` (claims) = each seed found. */
+  seed?: number | "*";
 }
 
 /** A comparison between two results (or a result and a number). */
@@ -143,7 +170,9 @@ export function selectRows(rows: readonly MetricRow[], sel: Selector): MetricRow
     if (sel.similarity !== undefined && !same(r.similarity, sel.similarity)) continue;
     if (sel.pca !== undefined && r.pca !== sel.pca) continue;
     if (sel.stage !== undefined && r.stage !== sel.stage) continue;
-    if (SWEEP_FIELDS.some((f) => r[f] !== sel[f])) continue;
+    const sweepDiffers = (f: typeof SWEEP_FIELDS[number]) =>
+      sel[f] === "*" ? r[f] === undefined : r[f] !== sel[f];
+    if (SWEEP_FIELDS.some(sweepDiffers)) continue;
     const dup = out.some((o) =>
       o.stage === r.stage && o.method === r.method && o.dataset === r.dataset &&
       o.similarity === r.similarity && o.pca === r.pca && SWEEP_FIELDS.every((f) => o[f] === r[f])
@@ -212,27 +241,48 @@ export function parseExpected(
       throw new Error(`${where}: "tol" must be a number ≥ 0 (default ${defaultTol})`);
     }
     const tol = (r.tol as number | undefined) ?? defaultTol;
-    if (tol > defaultTol + 1e-12 && (typeof r.tol_reason !== "string" || !r.tol_reason.trim())) {
+    const ranks = METRICS.some((m) => r[m] !== undefined && isRankMetric(m));
+    if (ranks && r.tol === undefined) {
+      throw new Error(`${where}: a row of ranks (medr, meanr) needs its own tol, in ranks`);
+    }
+    // A rank row's tol is in ranks, not mAP points: the default does not bound it.
+    if (
+      !ranks && tol > defaultTol + 1e-12 &&
+      (typeof r.tol_reason !== "string" || !r.tol_reason.trim())
+    ) {
       throw new Error(
         `${where}: tol ${tol} is wider than the default ${defaultTol}; add tol_reason: "why"`,
       );
     }
-    if (!METRICS.some((m) => r[m] !== undefined)) {
-      throw new Error(`${where}: give at least one of i2t, t2i, avg`);
+    const given = METRICS.filter((m) => r[m] !== undefined);
+    if (!given.length) {
+      throw new Error(`${where}: give at least one of ${METRICS.join(", ")}`);
     }
-    for (const m of METRICS) {
-      if (r[m] !== undefined && (typeof r[m] !== "number" || !(r[m] >= 0 && r[m] <= 1))) {
+    for (const m of given) {
+      const v = r[m];
+      if (isRankMetric(m)) {
+        if (typeof v !== "number" || !(v >= 1)) {
+          throw new Error(`${where}: "${m}" must be a number ≥ 1 (a 1-based rank)`);
+        }
+      } else if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
         throw new Error(
           `${where}: "${m}" must be a number in [0, 1] (a fraction: write 44.48% as 0.4448)`,
         );
       }
+    }
+    if (given.some(isRankMetric) && !given.every(isRankMetric)) {
+      throw new Error(
+        `${where}: ranks (${given.filter(isRankMetric).join(", ")}) and fractions ` +
+          `(${given.filter((m) => !isRankMetric(m)).join(", ")}) share one tol: give the ranks ` +
+          `in a row of their own, with tol in ranks`,
+      );
     }
     for (const f of ["note", "stage", "tol_reason"]) {
       if (r[f] !== undefined && typeof r[f] !== "string") {
         throw new Error(`${where}: "${f}" must be a string`);
       }
     }
-    sweepFields(r, where);
+    sweepFields(r, where, { star: false });
     if (r.degenerate !== undefined && typeof r.degenerate !== "boolean") {
       throw new Error(`${where}: "degenerate" must be true or false`);
     }
@@ -259,10 +309,17 @@ export function parseExpected(
   });
 }
 
-function sweepFields(r: Record<string, unknown>, where: string): void {
+/** The sweep fields of a row or selector must be numbers (claims: or `*`, each value found). */
+function sweepFields(r: Record<string, unknown>, where: string, o: { star: boolean }): void {
   for (const f of SWEEP_FIELDS) {
-    if (r[f] !== undefined && (typeof r[f] !== "number" || !Number.isFinite(r[f]))) {
-      throw new Error(`${where}: "${f}" must be a number (the row's sweep value)`);
+    const v = r[f];
+    if (v === undefined || (o.star && v === "*")) continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new Error(
+        `${where}: "${f}" must be a number (the row's sweep value)${
+          o.star ? ` or "*" (every ${f} found)` : ""
+        }`,
+      );
     }
   }
 }
@@ -280,7 +337,7 @@ function parseSelector(v: unknown, where: string): Selector {
   if (s.pca !== undefined && typeof s.pca !== "boolean") {
     throw new Error(`${where}: "pca" must be true or false`);
   }
-  sweepFields(s, where);
+  sweepFields(s, where, { star: true });
   if (s.metric !== undefined && !METRICS.includes(s.metric as Metric)) {
     throw new Error(`${where}: "metric" must be one of ${METRICS.join(", ")}`);
   }
@@ -302,6 +359,15 @@ export function parseClaims(value: unknown): Claim[] {
     const left = parseSelector(c.left, `${where}.left`);
     if (left.method === undefined) throw new Error(`${where}.left: "method" is required`);
     const right = typeof c.right === "number" ? c.right : parseSelector(c.right, `${where}.right`);
+    const starred = (sel: Selector) => SWEEP_FIELDS.filter((f) => sel[f] === "*");
+    if (starred(left).length > 1) {
+      throw new Error(`${where}.left: one sweep field may be "*" (e.g. seed: "*"), not several`);
+    }
+    if (typeof right !== "number" && starred(right).some((f) => !starred(left).includes(f))) {
+      throw new Error(
+        `${where}.right: a "*" needs the same field "*" in left (it takes its value)`,
+      );
+    }
     if (![">", ">=", "<", "<="].includes(c.op as string)) {
       throw new Error(`${where}: "op" must be one of >, >=, <, <= (got ${JSON.stringify(c.op)})`);
     }
@@ -350,9 +416,13 @@ export function compareExpected(
       const want = e[m];
       if (want === undefined) continue;
       const match = "error" in found ? undefined : found.row;
-      const reproduced = match ? match[m] : null;
+      const reproduced = match?.[m] ?? null;
       const delta = reproduced === null ? null : reproduced - want;
-      const notFound = "error" in found ? `not found: ${found.error}` : "";
+      const notFound = "error" in found
+        ? `not found: ${found.error}`
+        : reproduced === null
+        ? `not found: stage ${match!.stage}'s row has no ${m} (an evaluation without pairs?)`
+        : "";
       out.push({
         kind: e.kind,
         dataset: e.dataset,
@@ -381,17 +451,71 @@ export function compareExpected(
 function claimName(c: Claim): string {
   if (c.name) return c.name;
   const l = c.left, metric = l.metric ?? "avg";
-  const r = typeof c.right === "number" ? String(c.right) : describe(rightSelector(c));
+  const r = typeof c.right === "number" ? String(c.right) : describe(rightSelector(l, c.right));
   return `${describe(l)} ${c.op} ${r} (${metric})`;
 }
 
 /** A claim's right selector: its own fields, the rest from `left` except stage and sweep values. */
-function rightSelector(c: Claim): Selector {
-  const { stage: _s, lambda: _l, seed: _n, ...inherit } = c.left;
-  return { ...inherit, ...(c.right as Selector) };
+function rightSelector(left: Selector, right: Selector): Selector {
+  const { stage: _s, lambda: _l, seed: _n, ...inherit } = left;
+  return { ...inherit, ...right };
 }
 
-/** Evaluate each claim against the metrics rows. */
+/** One comparison: holds, its detail, and the difference left − right (null when not evaluated). */
+function evaluateOne(
+  rows: readonly MetricRow[],
+  c: Claim,
+  left: Selector,
+  right: Selector | number,
+): { holds: boolean; detail: string; d: number | null } {
+  const metric = left.metric ?? "avg";
+  const found = findOne(rows, left);
+  if ("error" in found) return { holds: false, detail: `left: ${found.error}`, d: null };
+  const lv = found.row[metric];
+  if (lv === undefined) {
+    return { holds: false, detail: `left: ${describe(left)} has no ${metric}`, d: null };
+  }
+  let rv: number;
+  if (typeof right === "number") {
+    rv = right;
+  } else {
+    const sel = rightSelector(left, right);
+    const other = findOne(rows, sel);
+    if ("error" in other) return { holds: false, detail: `right: ${other.error}`, d: null };
+    const v = other.row[sel.metric ?? "avg"];
+    if (v === undefined) {
+      return { holds: false, detail: `right: ${describe(sel)} has no ${sel.metric}`, d: null };
+    }
+    rv = v;
+  }
+  const m = c.margin ?? 0;
+  const d = lv - rv;
+  const holds = c.op === ">" ? d > m : c.op === ">=" ? d >= m : c.op === "<" ? -d > m : -d >= m;
+  const gap = m === 0 ? "" : ` (margin ${m}: difference ${fmt(d)})`;
+  return { holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}`, d };
+}
+
+/**
+ * The sweep field a claim's left selector leaves open (`seed: "*"`), and the values it takes in
+ * the rows matching the rest of the selector, ascending.
+ */
+export function wildcardValues(
+  rows: readonly MetricRow[],
+  sel: Selector,
+): { field: typeof SWEEP_FIELDS[number]; values: number[] } | undefined {
+  const field = SWEEP_FIELDS.find((f) => sel[f] === "*");
+  if (!field) return undefined;
+  const values = new Set<number>();
+  for (const r of selectRows(rows, sel)) if (r[field] !== undefined) values.add(r[field]!);
+  return { field, values: [...values].sort((a, b) => a - b) };
+}
+
+/**
+ * Evaluate each claim against the metrics rows. A sweep field given as `*` in `left` (e.g.
+ * `{ method: vse0, seed: "*" }`) makes the claim one comparison per value that field takes in
+ * the rows, with the same value put into a `*` of `right`: it holds when every one of them holds
+ * (and there is at least one).
+ */
 export function evaluateClaims(
   rows: readonly MetricRow[],
   claims: readonly Claim[],
@@ -402,24 +526,45 @@ export function evaluateClaims(
       required: c.required !== false,
       ...(c.reason ? { reason: c.reason } : {}),
     };
-    const metric = c.left.metric ?? "avg";
-    const left = findOne(rows, c.left);
-    if ("error" in left) return { ...base, holds: false, detail: `left: ${left.error}` };
-    const lv = left.row[metric];
-    let rv: number;
-    if (typeof c.right === "number") {
-      rv = c.right;
-    } else {
-      const sel = rightSelector(c);
-      const right = findOne(rows, sel);
-      if ("error" in right) return { ...base, holds: false, detail: `right: ${right.error}` };
-      rv = right.row[sel.metric ?? "avg"];
+    const open = wildcardValues(rows, c.left);
+    if (!open) {
+      const { holds, detail } = evaluateOne(rows, c, c.left, c.right);
+      return { ...base, holds, detail };
     }
-    const m = c.margin ?? 0;
-    const d = lv - rv;
-    const holds = c.op === ">" ? d > m : c.op === ">=" ? d >= m : c.op === "<" ? -d > m : -d >= m;
-    const gap = m === 0 ? "" : ` (margin ${m}: difference ${fmt(d)})`;
-    return { ...base, holds, detail: `${fmt(lv)} ${c.op} ${fmt(rv)}${gap}` };
+    const { field, values } = open;
+    if (!values.length) {
+      const methods = [...new Set(rows.map((r) => r.method))].sort().join(", ");
+      return {
+        ...base,
+        holds: false,
+        detail: `left: no metrics row for ${describe(c.left)} (methods present: ${methods})`,
+      };
+    }
+    const fill = (sel: Selector, v: number): Selector =>
+      sel[field] === "*" ? { ...sel, [field]: v } : sel;
+    const each = values.map((v) => ({
+      v,
+      ...evaluateOne(
+        rows,
+        c,
+        fill(c.left, v),
+        typeof c.right === "number" ? c.right : fill(c.right, v),
+      ),
+    }));
+    const failing = each.filter((e) => !e.holds);
+    const head = `${each.length - failing.length}/${each.length} hold (${field} = ${
+      values.join(", ")
+    })`;
+    if (failing.length) {
+      return {
+        ...base,
+        holds: false,
+        detail: `${head}; fails for ${failing.map((e) => `${e.v}: ${e.detail}`).join("; ")}`,
+      };
+    }
+    // The closest call: the smallest |difference| among them.
+    const closest = each.reduce((a, b) => Math.abs(b.d!) < Math.abs(a.d!) ? b : a);
+    return { ...base, holds: true, detail: `${head}; closest ${closest.v}: ${closest.detail}` };
   });
 }
 
@@ -562,13 +707,15 @@ export const checkKind: StageKind<CheckParams> = {
     expected: {
       type: "array",
       default: [],
-      doc: "rows {kind: published|anchor|regression, dataset, method, pca, similarity, i2t?, " +
-        "t2i?, avg?, tol?, tol_reason?, source, note?, degenerate?, stage?}",
+      doc: "rows {kind: published|anchor|regression, dataset, method, pca, similarity, " +
+        "<metric>? (i2t, t2i, avg, i2t_r1/r5/r10, t2i_r1/r5/r10; ranks i2t/t2i_medr/meanr in " +
+        "their own row with tol in ranks), tol?, tol_reason?, source, note?, degenerate?, stage?}",
     },
     claims: {
       type: "array",
       default: [],
-      doc: "claims {name?, left: selector, op: > >= < <=, right: selector|number, margin?, " +
+      doc: "claims {name?, left: selector {method, pca?, similarity?, dataset?, metric? (any " +
+        "metrics field, default avg), stage?}, op: > >= < <=, right: selector|number, margin?, " +
         "required? (default true), reason? (needed with required: false)}",
     },
     default_tol: {

@@ -13,10 +13,33 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { dseCSLoss, dseDSLoss, dseSLoss, softmaxLogits, squaredDistances } from "./losses.ts";
-import { cosineScores, vseHingeLoss } from "./loss_vse.ts";
+import {
+  centerUpdate,
+  dseCSLoss,
+  dseDSLoss,
+  dseSLoss,
+  softmaxLogits,
+  squaredDistances,
+} from "./losses.ts";
+import { cosineScores, l2Normalize, vseHingeLoss } from "./loss_vse.ts";
 import { infoNceLoss } from "./loss_infonce.ts";
-import type { DseModel, LossKind } from "./model.ts";
+import {
+  euclideanDistances,
+  MALALI_MARGIN0,
+  malaliLoss,
+  type MalaliState,
+  malaliTau,
+  nextMargin,
+} from "./loss_malali.ts";
+import {
+  type TextScorer,
+  textSimilarity,
+  trainTextScorer,
+  XU_SCORER,
+  xuGlobalLoss,
+} from "./loss_xu.ts";
+import { type DseModel, glorotUniform, type LossKind, makeVariable } from "./model.ts";
+import type { Rng } from "../util/rng.ts";
 
 /** A batch's embeddings and labels. */
 export interface LossBatch {
@@ -26,6 +49,38 @@ export interface LossBatch {
   txt: tf.Tensor2D;
   /** One-hot labels [B, c] of the rows (images and texts share them). */
   target: tf.Tensor2D;
+  /** The batch's raw text features [B, q] (for losses that score text against text: `xu`). */
+  txtIn?: tf.Tensor2D;
+}
+
+/** What a loss may read besides the batch. */
+export interface LossOptions {
+  /** λ (the loss's own weight; `resolveLambda` gives each loss's default). */
+  lambda: number;
+  /** Margin (vse0, vsepp: α; xu: m of the global loss). */
+  margin: number;
+  /** Center update rate α (cs, malali). */
+  alpha?: number;
+  /** The current epoch, 0-based (malali's τ schedule). */
+  epoch?: number;
+  /** The epoch cap. */
+  epochs?: number;
+}
+
+/** What a loss's `init` may use to build its state. */
+export interface LossInit {
+  /** Embedding width d. */
+  dim: number;
+  /** Number of classes c. */
+  numClasses: number;
+  /** Training texts (raw features, after `normalize`) [n, q]: `xu` trains its scorer on them. */
+  txtTrain: { data: Float32Array; shape: number[] };
+  /** Training labels. */
+  yTrain: Int32Array;
+  /** The run's seed. */
+  seed: number;
+  /** Log sink. */
+  log?: (msg: string) => void;
 }
 
 /** What a loss returns for one batch. */
@@ -53,11 +108,14 @@ export interface LossSpec {
   /** A one-line note for embedding.json. */
   note: string;
   /** The loss of a batch. */
-  compute(
-    model: DseModel,
-    batch: LossBatch,
-    options: { lambda: number; margin: number },
-  ): LossOutput;
+  compute(model: DseModel, batch: LossBatch, options: LossOptions): LossOutput;
+  /**
+   * Builds the state the loss owns beyond the shared model (stored in `model.extra`, checkpointed
+   * as `loss.<name>`); called once, after the model is created and before a checkpoint is read.
+   */
+  init?(rng: Rng, context: LossInit): Record<string, tf.Variable>;
+  /** A non-gradient update after each optimiser step (center updates, an adaptive margin). */
+  afterStep?(model: DseModel, batch: LossBatch, options: LossOptions): void;
 }
 
 function softmaxHead(model: DseModel) {
@@ -66,6 +124,44 @@ function softmaxHead(model: DseModel) {
     b: model.b as unknown as tf.Tensor1D,
     centers: model.centers as unknown as tf.Tensor2D,
   };
+}
+
+/** Wen et al.'s center update from both modalities' rows (DSE-CS, malali). */
+function bothSidesCenterUpdate(
+  centers: tf.Variable,
+  img: tf.Tensor2D,
+  txt: tf.Tensor2D,
+  target: tf.Tensor2D,
+  alpha: number | undefined,
+): tf.Tensor2D {
+  return centerUpdate(
+    tf.concat([img, txt], 0) as tf.Tensor2D,
+    tf.concat([target, target], 0) as tf.Tensor2D,
+    centers as unknown as tf.Tensor2D,
+    { alpha: alpha ?? 0.5 },
+  );
+}
+
+function malaliState(model: DseModel): MalaliState {
+  const x = model.extra;
+  if (!x?.centers || !x.codewords || !x.margin) {
+    throw new Error(
+      "train-dse: loss malali needs its state (centers, codewords, margin): call init",
+    );
+  }
+  return {
+    centers: x.centers as unknown as tf.Tensor2D,
+    codewords: x.codewords as unknown as tf.Tensor2D,
+    margin: x.margin as unknown as tf.Scalar,
+  };
+}
+
+function xuScorer(model: DseModel): TextScorer {
+  const x = model.extra;
+  if (!x?.scorer_w || !x.scorer_b) {
+    throw new Error("train-dse: loss xu needs its text scorer (scorer_w, scorer_b): call init");
+  }
+  return { w: x.scorer_w as unknown as tf.Tensor2D, b: x.scorer_b as unknown as tf.Tensor1D };
 }
 
 function hinge(maxViolation: boolean): LossSpec["compute"] {
@@ -113,6 +209,12 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
         scoresImg: softmaxLogits(img, head),
         scoresTxt: softmaxLogits(txt, head),
       };
+    },
+    afterStep: (model, { img, txt, target }, { alpha }) => {
+      if (!model.centers) return;
+      const next = tf.tidy(() => bothSidesCenterUpdate(model.centers!, img, txt, target, alpha));
+      model.centers.assign(next);
+      next.dispose(); // assign shares next's data; the handle itself must still be freed
     },
   },
   ds: {
@@ -166,7 +268,87 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
       };
     },
   },
+  malali: {
+    name: "malali",
+    method: "malali",
+    batching: "paired",
+    predicts: "partner",
+    source: "Malali & Keller 2021 (our reading of the abstract; docs/losses.md)",
+    note: "Malali & Keller (our reading): adaptive-margin distance hinge + λ center loss + " +
+      "0.1 soft-quantization loss on L2-normalised embeddings; margin refined every step",
+    init: (rng, { dim, numClasses }) => ({
+      centers: makeVariable(() => tf.zeros([numClasses, dim]), false),
+      // One codeword per class (the "concepts" on a labelled dataset), Glorot-initialised.
+      codewords: makeVariable(
+        () => tf.tensor2d(glorotUniform(rng, numClasses, dim), [numClasses, dim]),
+        true,
+      ),
+      margin: makeVariable(() => tf.scalar(MALALI_MARGIN0), false),
+    }),
+    compute: (model, batch, { lambda, epoch, epochs }) => {
+      const { loss, distances } = malaliLossParts(model, batch, { lambda, epoch, epochs });
+      return {
+        loss,
+        scoresImg: tf.neg(distances),
+        scoresTxt: tf.neg(tf.transpose(distances)) as tf.Tensor2D,
+      };
+    },
+    afterStep: (model, batch, { alpha }) => {
+      const x = model.extra;
+      if (!x?.centers || !x.margin) malaliState(model); // throws naming what is missing
+      const { next, d } = tf.tidy(() => {
+        const e = l2Normalize(batch.img), t = l2Normalize(batch.txt);
+        return {
+          next: bothSidesCenterUpdate(x!.centers, e, t, batch.target, alpha),
+          d: euclideanDistances(e, t),
+        };
+      });
+      x!.centers.assign(next);
+      const margin = tf.scalar(nextMargin(x!.margin.dataSync()[0], d));
+      x!.margin.assign(margin);
+      tf.dispose([next, d, margin]); // assign shares their data; the handles must still be freed
+    },
+  },
+  xu: {
+    name: "xu",
+    method: "xu",
+    batching: "paired",
+    predicts: "partner",
+    source: "Xu et al. 2019 (our reading of the abstract; docs/losses.md)",
+    note: "Xu et al. (our reading): siamese text scorer (training texts only) gives fine-grained " +
+      "labels; weighted global loss σ²₊ + σ²₋ + λ[m − (μ₊ − μ₋)]₊ on cosine scores",
+    init: (_rng, { txtTrain, yTrain, seed, log }) => {
+      const s = trainTextScorer(txtTrain, yTrain, { seed });
+      log?.(
+        `xu: text scorer trained on the training texts (${XU_SCORER.steps} steps, ` +
+          `last BCE ${s.loss.toFixed(4)})`,
+      );
+      return {
+        scorer_w: makeVariable(() => tf.tensor2d(s.w, s.shape), false),
+        scorer_b: makeVariable(() => tf.tensor1d(s.b), false),
+      };
+    },
+    compute: (model, { img, txt, target, txtIn }, { lambda, margin }) => {
+      if (!txtIn) throw new Error("train-dse: loss xu needs the batch's raw texts (txtIn)");
+      const s = cosineScores(img, txt);
+      const y = textSimilarity(txtIn, txtIn, xuScorer(model));
+      return {
+        loss: xuGlobalLoss(s, y, target, { margin, lambda }),
+        scoresImg: s,
+        scoresTxt: tf.transpose(s) as tf.Tensor2D,
+      };
+    },
+  },
 };
+
+function malaliLossParts(
+  model: DseModel,
+  batch: LossBatch,
+  options: { lambda: number; epoch?: number; epochs?: number },
+) {
+  const tau = malaliTau(options.epoch ?? 0, options.epochs ?? 1);
+  return malaliLoss(batch, malaliState(model), { lambda: options.lambda, tau });
+}
 
 /** The names of the registered losses. */
 export const LOSS_NAMES: readonly LossKind[] = Object.keys(LOSSES) as LossKind[];

@@ -126,9 +126,10 @@ export function updateRunningStats(head: Head, stats: BatchStats): void {
 
 /**
  * Which loss the head serves: DSE's class losses (`s`, `cs`, `ds`), the pair losses `vse0` and
- * `vsepp` (no head), or `infonce` (a learnable log-scale). See `loss_registry.ts`.
+ * `vsepp` (no head), `infonce` (a learnable log-scale), `malali` and `xu` (their state in
+ * `extra`, made by the loss's `init`). See `loss_registry.ts`.
  */
-export type LossKind = "s" | "cs" | "ds" | "vse0" | "vsepp" | "infonce";
+export type LossKind = "s" | "cs" | "ds" | "vse0" | "vsepp" | "infonce" | "malali" | "xu";
 
 /** The whole model. */
 export interface DseModel {
@@ -152,6 +153,11 @@ export interface DseModel {
   centers?: tf.Variable;
   /** InfoNCE's learnable t = log(1/τ) (a scalar). */
   logScale?: tf.Variable;
+  /**
+   * State a loss owns beyond the shared heads (its registry entry's `init` makes it), by stable
+   * name; checkpointed as `loss.<name>`, trained when the variable is trainable, never decayed.
+   */
+  extra?: Record<string, tf.Variable>;
 }
 
 /** Create a model. `imgDim` is the image feature width (or the backbone's `outDim`). */
@@ -215,6 +221,7 @@ export function namedVariables(model: DseModel): Record<string, tf.Variable> {
   if (model.b) out["head.b"] = model.b;
   if (model.centers) out["head.centers"] = model.centers;
   if (model.logScale) out["head.log_scale"] = model.logScale;
+  for (const [k, v] of Object.entries(model.extra ?? {})) out[`loss.${k}`] = v;
   if (model.backbone) {
     for (const [k, v] of Object.entries(model.backbone.trainable)) out[`backbone.${k}`] = v;
     for (const [k, v] of Object.entries(model.backbone.state)) out[`backbone.${k}`] = v;

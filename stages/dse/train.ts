@@ -130,6 +130,17 @@ export async function trainDse(
     numClasses: data.numClasses,
     backbone,
   });
+  // State the loss owns (malali's centers, codewords, margin; xu's text scorer), checkpointed.
+  if (spec.init) {
+    model.extra = spec.init(rng, {
+      dim: params.dim,
+      numClasses: data.numClasses,
+      txtTrain: data.txtTrain,
+      yTrain: data.yTrain,
+      seed: params.seed,
+      log,
+    });
+  }
   const vars = namedVariables(model);
   const trainable = trainableVariables(model);
   const adam = createAdamMoments(trainable);
@@ -177,6 +188,7 @@ export async function trainDse(
       margin: params.margin,
       alpha: params.alpha,
       weightDecay: params.weight_decay,
+      epochs: params.epochs,
     },
     xImg: data.imgTrain.shape.length > 2 ? undefined : toTensor(data.imgTrain),
     imgHost: data.imgTrain,
@@ -204,7 +216,7 @@ export async function trainDse(
         }
         state.step++;
         const stepSize = adamStepSize(state.schedule.lr, state.step);
-        trainStep(setup, batch, { stepSize, tally });
+        trainStep(setup, batch, { stepSize, tally, epoch: state.epoch });
         // Keep the tape's async work bounded on GPU backends, and let the signal be seen.
         if (state.step % 16 === 0) await tally.lossSum.data();
       }

@@ -31,7 +31,7 @@ export function createTrainDseKind(
   return defineKind({
     name: "train-dse",
     description:
-      "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE) on a feature set; writes test embeddings",
+      "Train DSE-S/CS/DS (Kang et al. 2017) or a pair loss (VSE0, VSE++, InfoNCE, Malali & Keller, Xu et al.) on a feature set; writes test embeddings",
     module: options.module ?? import.meta.url,
     inputs: {
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",

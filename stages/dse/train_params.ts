@@ -22,6 +22,8 @@ export const DEFAULT_LAMBDA: Record<LossKind, number> = {
   vse0: 0,
   vsepp: 0,
   infonce: 0,
+  malali: 0.01,
+  xu: 0.35,
 };
 
 /**
@@ -46,10 +48,15 @@ export function resolveLambda(params: { loss: LossKind; lambda: unknown }): numb
 export const DSE_PARAMS = {
   loss: {
     type: "string",
-    enum: ["s", "cs", "ds", "vse0", "vsepp", "infonce"],
-    doc: "loss (stages/dse/loss_registry.ts): DSE s/cs/ds, vse0, vsepp or infonce",
+    enum: ["s", "cs", "ds", "vse0", "vsepp", "infonce", "malali", "xu"],
+    doc:
+      "loss (stages/dse/loss_registry.ts): DSE s/cs/ds, vse0, vsepp, infonce, malali or xu (the last two our reading of their abstracts)",
   },
-  margin: { type: "number", default: VSE_MARGIN, doc: "hinge margin α (vse0, vsepp)" },
+  margin: {
+    type: "number",
+    default: VSE_MARGIN,
+    doc: "margin: hinge α (vse0, vsepp); m of the global loss (xu, ours 0.8)",
+  },
   temperature: {
     type: "number",
     default: CLIP_TEMPERATURE,
@@ -58,9 +65,10 @@ export const DSE_PARAMS = {
   lambda: typedParam<number | string | null>({
     type: "any",
     default: null,
-    doc: "λ: center-loss weight (cs, paper 0.01) / pull weight (ds, paper 0.1); null = paper's",
+    doc:
+      "λ: center-loss weight (cs, paper 0.01; malali 0.01) / pull weight (ds, paper 0.1) / mean-gap weight (xu 0.35); null = default",
   }),
-  alpha: { type: "number", default: 0.5, doc: "center update rate α (cs)" },
+  alpha: { type: "number", default: 0.5, doc: "center update rate α (cs, malali)" },
   dim: { type: "integer", default: 2048, doc: "embedding width d" },
   epochs: { type: "integer", default: 400, doc: "maximum epochs" },
   batch: {

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { adamStep } from "./adam.ts";
-import { centerUpdate, oneHot } from "./losses.ts";
+import { oneHot } from "./losses.ts";
 import type { LossSpec } from "./loss_registry.ts";
 import {
   type BatchStats,
@@ -36,7 +36,7 @@ export interface StepSetup {
   /** The loss. */
   spec: LossSpec;
   /** Loss hyper-parameters. */
-  hyper: { lambda: number; margin: number; alpha: number; weightDecay: number };
+  hyper: { lambda: number; margin: number; alpha: number; weightDecay: number; epochs: number };
   /** Training images on the device, or undefined when they stay on the host (raw images). */
   xImg?: tf.Tensor;
   /** Training images on the host (used when `xImg` is undefined). */
@@ -98,9 +98,16 @@ export class EpochTally {
 export function trainStep(
   s: StepSetup,
   batch: { img: Int32Array; txt: Int32Array },
-  options: { stepSize: number; tally: EpochTally },
+  options: { stepSize: number; tally: EpochTally; epoch: number },
 ): void {
   const { model, trainable, adam, spec, hyper, tally } = { ...s, ...options };
+  const lossOptions = {
+    lambda: hyper.lambda,
+    margin: hyper.margin,
+    alpha: hyper.alpha,
+    epoch: options.epoch,
+    epochs: hyper.epochs,
+  };
   const iImg = tf.tensor1d(batch.img, "int32");
   const iTxt = tf.tensor1d(batch.txt, "int32");
   const xb = s.xImg ? tf.gather(s.xImg, iImg) : hostRows(s.imgHost, batch.img);
@@ -116,10 +123,7 @@ export function trainStep(
     const b = embedTexts(model, tb, { training: true });
     sImg = a.stats;
     sTxt = b.stats;
-    const out = spec.compute(model, { img: a.y, txt: b.y, target }, {
-      lambda: hyper.lambda,
-      margin: hyper.margin,
-    });
+    const out = spec.compute(model, { img: a.y, txt: b.y, target, txtIn: tb }, lossOptions);
     let total = out.loss;
     if (hyper.weightDecay > 0 && s.decay.length > 0) {
       const l2 = tf.addN(s.decay.map((k) => tf.sum(tf.square(trainable[k]))));
@@ -146,7 +150,7 @@ export function trainStep(
     }
   });
 
-  // The updates that are not gradient steps: BN running statistics, and the centers (CS).
+  // The updates that are not gradient steps: BN running statistics, then the loss's own.
   const pairs: [BatchStats | undefined, Head][] = [[sImg, model.img], [sTxt, model.txt]];
   for (const [stats, head] of pairs) {
     if (stats) {
@@ -154,18 +158,8 @@ export function trainStep(
       tf.dispose([stats.mean, stats.variance]);
     }
   }
-  if (spec.name === "cs" && model.centers) {
-    const next = tf.tidy(() =>
-      centerUpdate(
-        tf.concat([eImg, eTxt], 0) as tf.Tensor2D,
-        tf.concat([target, target], 0) as tf.Tensor2D,
-        model.centers as unknown as tf.Tensor2D,
-        { alpha: hyper.alpha },
-      )
-    );
-    model.centers.assign(next);
-    next.dispose();
-  }
+  // The loss's non-gradient updates (DSE-CS's centers; malali's centers and margin).
+  spec.afterStep?.(model, { img: eImg, txt: eTxt, target }, lossOptions);
 
   // The epoch's totals: loss × rows and hits (a class, or for pair losses the partner's index).
   const [lossSum, hitImg, hitTxt] = tf.tidy(() => {

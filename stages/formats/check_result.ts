@@ -11,6 +11,7 @@
  * - `regression`: our own earlier output, kept to catch drift.
  * @module
  */
+import { RECALL_FIELDS } from "./metrics.ts";
 
 /** Where an expected number comes from. */
 export type ExpectationKind = "published" | "anchor" | "regression";
@@ -25,11 +26,19 @@ export const KIND_HEADINGS: Record<ExpectationKind, string> = {
   regression: "Regression (our own earlier output)",
 };
 
-/** A metric name of a row. */
-export type Metric = "i2t" | "t2i" | "avg";
+/**
+ * A numeric field of a metrics row a check can compare: mAP (`i2t`, `t2i`, `avg`) or one of the
+ * retrieval-by-pair fields (`i2t_r1` … `t2i_meanr`, stages/formats/metrics.ts).
+ */
+export type Metric = "i2t" | "t2i" | "avg" | (typeof RECALL_FIELDS)[number];
 
-/** The metrics, in table order. */
-export const METRICS: readonly Metric[] = ["i2t", "t2i", "avg"];
+/** The metrics, in table order: mAP first, then R@K and ranks. */
+export const METRICS: readonly Metric[] = ["i2t", "t2i", "avg", ...RECALL_FIELDS];
+
+/** Whether a metric is a 1-based rank (medr, meanr) rather than a fraction in [0, 1]. */
+export function isRankMetric(m: Metric): boolean {
+  return m.endsWith("_medr") || m.endsWith("_meanr");
+}
 
 /** One compared number. */
 export interface CheckRow {
@@ -228,7 +237,9 @@ function parseRow(v: unknown, where: string): CheckRow {
   if (!EXPECTATION_KINDS.includes(r.kind as ExpectationKind)) {
     fail(where, `"kind" must be one of ${EXPECTATION_KINDS.join(", ")}`);
   }
-  if (!METRICS.includes(r.metric as Metric)) fail(where, `"metric" must be i2t, t2i or avg`);
+  if (!METRICS.includes(r.metric as Metric)) {
+    fail(where, `"metric" must be one of ${METRICS.join(", ")}`);
+  }
   const nullableNum = (f: string) => {
     if (r[f] !== null && typeof r[f] !== "number") fail(where, `"${f}" must be a number or null`);
     return r[f] as number | null;

@@ -64,7 +64,7 @@ export interface BuildOptions {
   /** Progress and notes. */
   log?: (msg: string) => void;
   /**
-   * The comparison table and figure (`compare.ts`). With it, rows labelled `<method>@seed=N` go to
+   * The comparison table and figure (`compare.ts`). With it, rows with a `seed` field go to
    * the comparison only, and without `tables` there are no Tables 1–4.
    */
   compare?: CompareSpec;

@@ -62,6 +62,8 @@ export interface CompareRow {
   seeds: number[];
   /** Each metric over the runs; absent where the rows lack it (e.g. random has no R@K). */
   stats: Partial<Record<CompareField, Stat>>;
+  /** R@1 averaged over both directions per run, then over the runs (the figure's x). */
+  r1Avg?: Stat;
   /** Where the formula comes from. */
   source: string;
 }
@@ -130,6 +132,7 @@ export function buildCompareTable(
       const vs = rs.map((r) => r[f]).filter((v): v is number => typeof v === "number");
       if (vs.length === rs.length) stats[f] = stat(vs);
     }
+    const r1s = rs.map((r) => (r.i2t_r1 ?? NaN) / 2 + (r.t2i_r1 ?? NaN) / 2);
     out.push({
       method,
       label: methodLabel(method, options.methodNames) +
@@ -137,6 +140,7 @@ export function buildCompareTable(
       runs: rs.length,
       seeds: (seeds as number[]).sort((a, b) => a - b),
       stats,
+      ...(r1s.every(Number.isFinite) ? { r1Avg: stat(r1s) } : {}),
       source: spec.sources?.[method] ?? "",
     });
   }
@@ -223,13 +227,13 @@ export interface ComparePoint {
 export function comparePoints(t: CompareTable): ComparePoint[] {
   const out: ComparePoint[] = [];
   for (const r of t.rows) {
-    const a = r.stats.i2t_r1, b = r.stats.t2i_r1, m = r.stats.avg;
-    if (!a || !b || !m) continue;
+    const a = r.r1Avg, m = r.stats.avg;
+    if (!a || !m) continue;
     out.push({
       label: r.label,
-      r1: 50 * (a.mean + b.mean),
-      // sd of the per-seed average is not recoverable from the two sds; the larger one bounds it.
-      r1Sd: 100 * Math.max(a.sd ?? 0, b.sd ?? 0),
+      r1: 100 * a.mean,
+      // the sd over seeds of each run's two-direction average
+      r1Sd: 100 * (a.sd ?? 0),
       map: m.mean,
       mapSd: m.sd ?? 0,
     });

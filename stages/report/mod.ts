@@ -160,7 +160,7 @@ export const reportKind: StageKind<ReportParams> = {
       type: "any",
       default: null,
       doc:
-        "comparison over methods and seeds: {dataset, title?, similarity?, sources?} (rows labelled <method>@seed=N); null = none",
+        "comparison over methods and seeds: {dataset, title?, similarity?, sources?} (rows with a seed field); null = none",
     },
   },
   outputs: ["report.md", "report.html", "report.json", "figures"],

@@ -157,17 +157,19 @@ Deno.test("compare: every registered loss trains on every seed, and each run is 
   assert.equal(evals.length, trains.length, "one evaluation per training");
   const check = p.stages.get("check-compare")!;
   const claims = check.params.claims as {
-    left: { method: string; seed?: number };
+    left: { method: string; seed?: number | "*" };
     right: { method?: string };
   }[];
   for (const e of evals) {
-    // one row per seed: the seed is the row's `seed` field, the method the embedding's own
+    // one row per seed: the seed is the row's `seed` field, the method the embedding's own; a
+    // claim names that seed or every seed (`seed: "*"`, stages/check/check.ts)
     const seed = (e.params.sweep as { seed?: number }).seed;
     assert.equal(seed, e.matrix.seed, `${e.name}: sweep.seed`);
     const method = (e.matrix.method as { name: string }).name;
     assert.ok(
       claims.some((c) =>
-        c.left.method === method && c.left.seed === seed && c.right.method === "random"
+        c.left.method === method && (c.left.seed === seed || c.left.seed === "*") &&
+        c.right.method === "random"
       ),
       `check-compare claims ${method} (seed ${seed}) > random`,
     );

@@ -710,3 +710,177 @@ const SEEDLESS = {
   i2t: 0.3,
   source: "ours",
 };
+Deno.test("R@K fields: expected rows and claims on any numeric metrics field", () => {
+  const dir = (r1: number, medr: number) => ({
+    r1,
+    r5: r1 + 0.1,
+    r10: r1 + 0.2,
+    medr,
+    meanr: medr + 3,
+  });
+  const vse = metricRow(
+    { dataset: "wiki", method: "vse0@seed=0", pca: false, similarity: "cosine", stage: "cmp-vse0" },
+    { i2t: 0.13, t2i: 0.18 },
+    { recall: { i2t: dir(0.02, 40), t2i: dir(0.03, 35) } },
+  );
+  const nce = metricRow(
+    {
+      dataset: "wiki",
+      method: "infonce@seed=0",
+      pca: false,
+      similarity: "cosine",
+      stage: "cmp-nce",
+    },
+    { i2t: 0.12, t2i: 0.15 },
+    { recall: { i2t: dir(0.05, 20), t2i: dir(0.04, 22) } },
+  );
+  const rows = [...ROWS, vse, nce];
+  const base = { kind: "regression", dataset: "wiki", pca: false, similarity: "cosine" };
+  const expected = parseExpected([
+    { ...base, method: "vse0@seed=0", i2t_r1: 0.02, t2i_r10: 0.25, source: "our run" },
+    { ...base, method: "vse0@seed=0", i2t_medr: 42, tol: 3, source: "our run" },
+    { ...base, method: "vse0@seed=0", t2i_meanr: 45, tol: 3, source: "our run" },
+    // cca's row has no R@K (an evaluation without pairs): missing, not a crash.
+    { ...base, method: "cca", i2t_r1: 0.02, source: "our run" },
+  ]);
+  const out = compareExpected(rows, expected);
+  assert.deepEqual(out.map((r) => [r.metric, r.reproduced, r.ok]), [
+    ["i2t_r1", 0.02, true],
+    ["t2i_r10", 0.23, false],
+    ["i2t_medr", 40, true],
+    ["t2i_meanr", 38, false],
+    ["i2t_r1", null, false],
+  ]);
+  assert.match(out[4].note, /has no i2t_r1/);
+  const claims = evaluateClaims(
+    rows,
+    parseClaims([
+      {
+        left: { method: "infonce@seed=0", metric: "i2t_r1" },
+        op: ">=",
+        right: { method: "vse0@seed=0" },
+      },
+      {
+        left: { method: "infonce@seed=0", metric: "t2i_medr" },
+        op: "<",
+        right: { method: "vse0@seed=0" },
+      },
+      {
+        left: { method: "infonce@seed=0", metric: "avg" },
+        op: ">",
+        right: { method: "vse0@seed=0" },
+      },
+      { left: { method: "cca", pca: false, metric: "i2t_r1" }, op: ">", right: 0 },
+    ]),
+  );
+  assert.deepEqual(claims.map((c) => c.holds), [true, true, false, false]);
+  assert.match(claims[0].detail, /0\.0500 >= 0\.0200/);
+  assert.match(claims[3].detail, /has no i2t_r1/);
+});
+
+Deno.test("R@K fields: parseExpected validates ranks apart from fractions", () => {
+  const base = {
+    kind: "regression",
+    dataset: "wiki",
+    method: "m",
+    pca: false,
+    similarity: "cosine",
+    source: "our run",
+  };
+  assert.throws(
+    () => parseExpected([{ ...base, i2t_r1: 5 }]),
+    /"i2t_r1" must be a number in \[0, 1\]/,
+  );
+  assert.throws(
+    () => parseExpected([{ ...base, i2t_medr: 0.5, tol: 1 }]),
+    /"i2t_medr" must be a number ≥ 1/,
+  );
+  assert.throws(() => parseExpected([{ ...base, i2t_medr: 40 }]), /needs its own tol, in ranks/);
+  assert.throws(
+    () => parseExpected([{ ...base, i2t_medr: 40, i2t_r1: 0.1, tol: 3 }]),
+    /in a row of their own/,
+  );
+  assert.throws(
+    () => parseExpected([{ ...base, r1: 0.1 }]),
+    /give at least one of i2t, t2i, avg, i2t_r1/,
+  );
+  // A rank row's tol is in ranks: no tol_reason needed for 3 > 0.015.
+  assert.equal(parseExpected([{ ...base, i2t_medr: 40, tol: 3 }])[0].tol, 3);
+  assert.throws(
+    () => parseClaims([{ left: { method: "m", metric: "r1" }, op: ">", right: 0 }]),
+    /"metric" must be one of i2t, t2i, avg, i2t_r1/,
+  );
+});
+
+Deno.test('claims with seed: "*": one comparison per seed, holding only if all hold', () => {
+  const seeded = (m: string, seed: number, i2t: number, r1: number) =>
+    metricRow(
+      {
+        dataset: "wiki",
+        method: m,
+        pca: false,
+        similarity: "cosine",
+        stage: `s-${m}${seed}`,
+      },
+      { i2t, t2i: i2t },
+      {
+        recall: {
+          i2t: { r1, r5: 0, r10: 0, medr: 9, meanr: 9 },
+          t2i: { r1, r5: 0, r10: 0, medr: 9, meanr: 9 },
+        },
+        sweep: { seed },
+      },
+    );
+  const rows = [
+    ...ROWS,
+    seeded("ds", 0, 0.25, 0.01),
+    seeded("ds", 1, 0.24, 0.02),
+    seeded("ds", 10, 0.23, 0.0),
+    seeded("vse", 0, 0.15, 0.02),
+    seeded("vse", 1, 0.16, 0.01),
+    seeded("vse", 10, 0.12, 0.03),
+  ];
+  const random = { method: "random", similarity: "random" };
+  const out = evaluateClaims(
+    rows,
+    parseClaims([
+      { left: { method: "ds", seed: "*", similarity: "cosine" }, op: ">", right: random },
+      {
+        left: { method: "ds", seed: "*" },
+        op: ">",
+        right: { method: "vse", seed: "*" },
+        margin: 0.07,
+      },
+      {
+        left: { method: "ds", seed: "*", metric: "i2t_r1" },
+        op: ">=",
+        right: { method: "vse", seed: "*" },
+      },
+      { left: { method: "ds", seed: "*", metric: "i2t_r1" }, op: ">", right: 0.005 },
+      { left: { method: "nope", seed: "*" }, op: ">", right: 0 },
+    ]),
+  );
+  assert.deepEqual(out.map((c) => c.holds), [true, true, false, false, false]);
+  // seeds sorted as numbers (0, 1, 10), the closest call named
+  assert.match(out[0].detail, /^3\/3 hold \(seed = 0, 1, 10\); closest 10: 0\.2300 > 0\.1184/);
+  assert.match(out[1].detail, /closest 1: .*difference 0\.0800/);
+  assert.match(
+    out[2].detail,
+    /^1\/3 hold .*fails for 0: 0\.0100 >= 0\.0200; 10: 0\.0000 >= 0\.0300/,
+  );
+  assert.match(out[3].detail, /^2\/3 hold/);
+  assert.match(out[4].detail, /no metrics row for nope seed \*/);
+  assert.throws(
+    () => parseClaims([{ left: { method: "a", seed: "*", lambda: "*" }, op: ">", right: 0 }]),
+    /one sweep field may be "\*"/,
+  );
+  assert.throws(
+    () =>
+      parseClaims([{
+        left: { method: "ds", seed: 0 },
+        op: ">",
+        right: { method: "vse", seed: "*" },
+      }]),
+    /needs the same field "\*" in left/,
+  );
+});

@@ -91,6 +91,8 @@ Deno.test("the comparison figure: one point per method with R@K, and a valid Veg
   assert.equal(pts.length, 1, "random has no R@1: no point");
   // R@1 avg of directions: seed 0 (4 + 2)/2 = 3 %, seed 1 (2 + 1)/2 = 1.5 %: mean 2.25 %
   assert.ok(Math.abs(pts[0].r1 - 2.25) < 1e-12);
+  // its sd over the seeds: |3 − 1.5|/√2 = 1.06066 % (not the per-direction sds, 1.414 % and .707 %)
+  assert.ok(Math.abs(pts[0].r1Sd - 1.5 / Math.SQRT2) < 1e-12, `${pts[0].r1Sd}`);
   const vega = compileSpec(compareSpec("t", pts, { size: { width: 200, height: 150 } }));
   assert.ok(Array.isArray(vega.marks) && vega.marks.length > 0);
 });
