@@ -11,7 +11,7 @@ import { parse } from "yaml";
 import { linalgBackend } from "../stages/linalg/backend.ts";
 import { registry } from "../stages/mod.ts";
 import { startServer } from "./helpers/http_server.ts";
-import { wikipediaDir } from "./helpers/shared_data.ts";
+import { WIKI_FEATURES_PARAMS, wikipediaDir } from "./helpers/shared_data.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
@@ -164,17 +164,7 @@ Deno.test({
         "wiki-data": {
           uses: "features",
           inputs: { raw: "wiki-download/files" },
-          with: {
-            dataset: "wiki",
-            source: "raw_features.mat",
-            img_train: "I_tr",
-            img_test: "I_te",
-            txt_train: "T_tr",
-            txt_test: "T_te",
-            labels_train: { file: "trainset_txt_img_cat.list", column: 3, base: 1 },
-            labels_test: { file: "testset_txt_img_cat.list", column: 3, base: 1 },
-            classes: { file: "categories.list" },
-          },
+          with: WIKI_FEATURES_PARAMS,
         },
         "cca-wiki": { uses: "cca", inputs: { features: "wiki-data" }, with: { k: 10 } },
         "dse-wiki": {

@@ -57,3 +57,19 @@ export function seedsDir(): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The `features` params that read the Wikipedia feature release (the same as pipeline.yaml's
+ * `wiki-data` stage): the release's MAT variables, and labels and classes from its list files.
+ */
+export const WIKI_FEATURES_PARAMS = {
+  dataset: "wiki",
+  source: "raw_features.mat",
+  img_train: "I_tr",
+  img_test: "I_te",
+  txt_train: "T_tr",
+  txt_test: "T_te",
+  labels_train: { file: "trainset_txt_img_cat.list", column: 3, base: 1 },
+  labels_test: { file: "testset_txt_img_cat.list", column: 3, base: 1 },
+  classes: { file: "categories.list" },
+};

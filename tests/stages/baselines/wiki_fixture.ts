@@ -11,7 +11,7 @@ import type { Params, StageKind } from "../../../pipeline/types.ts";
 import { features } from "../../../stages/data/features.ts";
 import { meanAveragePrecision } from "../../../stages/retrieval/map.ts";
 import { readLabels, readMatrix } from "../../../stages/tensor_io/npy.ts";
-import { wikipediaDir } from "../../helpers/shared_data.ts";
+import { WIKI_FEATURES_PARAMS, wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 
 /** The Wikipedia release directory, or undefined (tests skip). */
@@ -32,17 +32,7 @@ let cached: Promise<string> | undefined;
 export function wikiFeatureSet(): Promise<string> {
   if (!WIKI) throw new Error("wikiFeatureSet: no Wikipedia mirror");
   cached ??= runKind(features, {
-    params: {
-      dataset: "wiki",
-      source: "raw_features.mat",
-      img_train: "I_tr",
-      img_test: "I_te",
-      txt_train: "T_tr",
-      txt_test: "T_te",
-      labels_train: { file: "trainset_txt_img_cat.list", column: 3, base: 1 },
-      labels_test: { file: "testset_txt_img_cat.list", column: 3, base: 1 },
-      classes: { file: "categories.list" },
-    },
+    params: WIKI_FEATURES_PARAMS,
     inputs: { raw: WIKI },
   }).then((r) => r.dir);
   return cached;

@@ -10,7 +10,7 @@ import {
   splitIndices,
 } from "../../../stages/data/features.ts";
 import { readLabels, readMatrix, writeLabels, writeMatrix } from "../../../stages/tensor_io/npy.ts";
-import { dataMirror, wikipediaDir } from "../../helpers/shared_data.ts";
+import { dataMirror, WIKI_FEATURES_PARAMS, wikipediaDir } from "../../helpers/shared_data.ts";
 import { runKind } from "../../helpers/stage_context.ts";
 
 const MIRROR = wikipediaDir() ? dataMirror() : undefined;
@@ -40,18 +40,6 @@ const WIKI_FILES = [
   size: size as number,
   mirror_path: `wikipedia/${name}`,
 }));
-/** The same params as the wiki-features stage of pipeline.yaml. */
-const WIKI_FEATURES = {
-  dataset: "wiki",
-  source: "raw_features.mat",
-  img_train: "I_tr",
-  img_test: "I_te",
-  txt_train: "T_tr",
-  txt_test: "T_te",
-  labels_train: { file: "trainset_txt_img_cat.list", column: 3, base: 1 },
-  labels_test: { file: "testset_txt_img_cat.list", column: 3, base: 1 },
-  classes: { file: "categories.list" },
-};
 
 Deno.test({
   name: "features: Wikipedia, download (mirror) → features: shapes, labels, class counts",
@@ -67,7 +55,7 @@ Deno.test({
     }
     // the input may be the download object (files/ found inside) or its files/ output
     for (const raw of [dl.dir, `${dl.dir}/files`]) {
-      const run = await runKind(features, { params: WIKI_FEATURES, inputs: { raw } });
+      const run = await runKind(features, { params: WIKI_FEATURES_PARAMS, inputs: { raw } });
       const shapes = await Promise.all(
         ["img_train", "img_test", "txt_train", "txt_test"].map(async (n) => {
           const m = await readMatrix(`${run.dir}/${n}.npy`);
