@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { ADAM_KERNEL, hasFusedAdam } from "../nn/fast_kernels.ts";
 
 /** Adam's constants. */
 export interface AdamConfig {
@@ -44,19 +45,49 @@ export interface AdamSlot {
 }
 
 /**
- * One Adam update of a parameter and its moments by the gradient `g`, with the step size of
- * {@link adamStepSize}. Pure: returns new tensors (the caller assigns them and owns them).
+ * One Adam update of parameters and their moments by their gradients `grads` (slot i by
+ * `grads[i]`), with the step size of {@link adamStepSize}. Pure: returns new tensors (the caller
+ * assigns them and owns them).
+ *
+ * On a backend with the multi-tensor kernel (`stages/nn/fast_kernels.ts`: wasm and cpu, once
+ * registered) every parameter is updated by one kernel call, bit for bit as the nine elementwise
+ * kernels per parameter below would (`fused: false` forces those).
  */
 export function adamStep(
-  slot: AdamSlot,
-  g: tf.Tensor,
-  options: { stepSize: number; config?: AdamConfig },
-): AdamSlot {
+  slots: AdamSlot[],
+  grads: tf.Tensor[],
+  options: { stepSize: number; config?: AdamConfig; fused?: boolean },
+): AdamSlot[] {
   const { beta1, beta2, epsilon } = options.config ?? KERAS_ADAM;
-  return tf.tidy(() => {
-    const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
-    const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-    const x = tf.sub(slot.x, tf.mul(options.stepSize, tf.div(m, tf.add(tf.sqrt(v), epsilon))));
-    return { x, m, v };
-  });
+  if (slots.length !== grads.length) {
+    throw new Error(`adamStep: ${slots.length} parameters but ${grads.length} gradients`);
+  }
+  const n = slots.length;
+  if (
+    options.fused !== false && n > 0 && hasFusedAdam() &&
+    slots.every((s, i) => s.x.dtype === "float32" && grads[i].dtype === "float32")
+  ) {
+    const inputs: Record<string, tf.Tensor> = {};
+    slots.forEach((s, i) => {
+      inputs[`x${i}`] = s.x;
+      inputs[`m${i}`] = s.m;
+      inputs[`v${i}`] = s.v;
+      inputs[`g${i}`] = grads[i];
+    });
+    const out = tf.engine().runKernel(
+      ADAM_KERNEL,
+      inputs,
+      { beta1, beta2, epsilon, stepSize: options.stepSize, count: n },
+    ) as tf.Tensor[];
+    return slots.map((_, i) => ({ x: out[i], m: out[n + i], v: out[2 * n + i] }));
+  }
+  return slots.map((slot, i) =>
+    tf.tidy(() => {
+      const g = grads[i];
+      const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
+      const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.square(g), 1 - beta2));
+      const x = tf.sub(slot.x, tf.mul(options.stepSize, tf.div(m, tf.add(tf.sqrt(v), epsilon))));
+      return { x, m, v };
+    })
+  );
 }

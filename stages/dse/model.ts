@@ -77,13 +77,18 @@ export interface BatchStats {
 
 /**
  * Apply a head. In training BN uses the batch statistics and returns them (kept, the caller
- * disposes them); in evaluation it uses the running statistics.
+ * disposes them); in evaluation it uses the running statistics. Training runs as one node of the
+ * autodiff tape ({@link headTrain}); `options.composite` records every op instead (the reference
+ * the fused node is tested against). `inputGrad: false` when nothing upstream of `x` trains.
  */
 export function applyHead(
   head: Head,
   x: tf.Tensor2D,
-  options: { training: boolean },
+  options: { training: boolean; composite?: boolean; inputGrad?: boolean },
 ): { y: tf.Tensor2D; stats?: BatchStats } {
+  if (options.training && !options.composite) {
+    return headTrain(head, x, options.inputGrad ?? true);
+  }
   const z = tf.matMul(x, head.kernel);
   let mean: tf.Tensor, variance: tf.Tensor;
   let stats: BatchStats | undefined;
@@ -102,6 +107,72 @@ export function applyHead(
   }
   const zhat = tf.mul(tf.sub(z, mean), tf.rsqrt(tf.add(variance, BN_EPSILON)));
   const y = tf.leakyRelu(tf.add(tf.mul(zhat, head.gamma), head.beta), LEAKY_ALPHA) as tf.Tensor2D;
+  return { y, stats };
+}
+
+/**
+ * The training-mode head FC → BN (batch statistics) → LeakyReLU as one autodiff node with its
+ * gradient written out, instead of the ~25 recorded ops (and their backward ops) of the composite
+ * form. With N rows, x̂ = (z − μ)·r, r = (σ² + ε)^(−½), u = γ x̂ + β, y = LReLU(u):
+ *
+ * ```
+ * du = dy ⊙ (u > 0 ? 1 : α)      dγ = Σ_rows du ⊙ x̂      dβ = Σ_rows du      dx̂ = du ⊙ γ
+ * dz = (r / N) ⊙ (N·dx̂ − Σ_rows dx̂ − x̂ ⊙ Σ_rows (dx̂ ⊙ x̂))
+ * dW = xᵀ dz      dx = dz Wᵀ
+ * ```
+ *
+ * (the batch-norm backward of Ioffe & Szegedy 2015; checked against the composite form's autodiff
+ * in tests/stages/dse/model_test.ts).
+ */
+function headTrain(
+  head: Head,
+  x: tf.Tensor2D,
+  inputGrad: boolean,
+): { y: tf.Tensor2D; stats: BatchStats } {
+  let stats!: BatchStats;
+  const n = x.shape[0];
+  // Without `inputGrad` (precomputed features, texts) x is a constant of the node, not an input:
+  // no gradient (a 16×d·d×in product) is computed for it.
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const k = inputGrad ? 1 : 0;
+    const xi = inputGrad ? args[0] as tf.Tensor : x;
+    const [w, gamma, beta] = args.slice(k, k + 3) as tf.Tensor[];
+    const save = args[k + 3] as tf.GradSaveFunc;
+    const z = tf.matMul(xi as tf.Tensor2D, w as tf.Tensor2D);
+    const m = tf.moments(z, 0);
+    stats = {
+      mean: tf.keep(m.mean) as tf.Tensor1D,
+      variance: tf.keep(m.variance) as tf.Tensor1D,
+      n,
+    };
+    const r = tf.rsqrt(tf.add(m.variance, BN_EPSILON));
+    const xhat = tf.mul(tf.sub(z, m.mean), r);
+    const u = tf.add(tf.mul(xhat, gamma), beta);
+    save([xi, w, gamma, xhat, r, u]);
+    return {
+      value: tf.leakyRelu(u, LEAKY_ALPHA),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sw, sg, sxhat, sr, su] = saved;
+        const g = dy as tf.Tensor;
+        const du = tf.where(tf.greater(su, 0), g, tf.mul(g, LEAKY_ALPHA));
+        const dxhat = tf.mul(du, sg);
+        const s1 = tf.sum(dxhat, 0);
+        const s2 = tf.sum(tf.mul(dxhat, sxhat), 0);
+        const dz = tf.mul(
+          tf.sub(tf.sub(tf.mul(dxhat, n), s1), tf.mul(sxhat, s2)),
+          tf.div(sr, n),
+        ) as tf.Tensor2D;
+        const grads = [
+          tf.matMul(sx as tf.Tensor2D, dz, true, false),
+          tf.sum(tf.mul(du, sxhat), 0),
+          tf.sum(du, 0),
+        ];
+        return inputGrad ? [tf.matMul(dz, sw as tf.Tensor2D, false, true), ...grads] : grads;
+      },
+    };
+  });
+  const params = [head.kernel, head.gamma, head.beta];
+  const y = (inputGrad ? f(x, ...params) : f(...params)) as tf.Tensor2D;
   return { y, stats };
 }
 
@@ -260,7 +331,7 @@ export function embedImages(
   options: { training: boolean; rng: Rng },
 ): { y: tf.Tensor2D; stats?: BatchStats } {
   const feats = model.backbone ? model.backbone.apply(x, options) : (x as tf.Tensor2D);
-  return applyHead(model.img, feats, options);
+  return applyHead(model.img, feats, { ...options, inputGrad: model.backbone !== undefined });
 }
 
 /** Text embeddings of a batch. */
@@ -269,7 +340,7 @@ export function embedTexts(
   x: tf.Tensor2D,
   options: { training: boolean },
 ): { y: tf.Tensor2D; stats?: BatchStats } {
-  return applyHead(model.txt, x, options);
+  return applyHead(model.txt, x, { ...options, inputGrad: false });
 }
 
 /** Free every variable. */

@@ -35,6 +35,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import { registerGradients } from "../nn/gradients.ts";
+import { withBlasMatmul } from "../nn/fast_kernels.ts";
 import { lossSpec } from "./loss_registry.ts";
 import {
   createModel,
@@ -104,14 +105,24 @@ export interface TrainOptions {
 
 /**
  * Train a DSE model on in-memory data, checkpointing into `options.scratch` after every epoch and
- * resuming from a checkpoint found there. Uses the active tfjs backend.
+ * resuming from a checkpoint found there. Uses the active tfjs backend; on wasm its products run
+ * on the system BLAS when one loads (`stages/nn/fast_kernels.ts`).
  */
-export async function trainDse(
+export function trainDse(
   data: DseData,
   params: DseParams,
   options: TrainOptions,
 ): Promise<DseResult> {
+  return withBlasMatmul((matmul) => train(data, params, { ...options, matmul }));
+}
+
+async function train(
+  data: DseData,
+  params: DseParams,
+  options: TrainOptions & { matmul: string },
+): Promise<DseResult> {
   registerGradients();
+  const matmul = options.matmul;
   checkParams(params, data);
   const log = options.log ?? (() => {});
   const lambda = resolveLambda(params);
@@ -146,7 +157,9 @@ export async function trainDse(
   const adam = createAdamMoments(trainable);
 
   // Where training stands: fresh, or as the last checkpoint of the same run left it.
-  const fp = fingerprint(params, data, options.backend ?? tf.getBackend());
+  const backendName = options.backend ?? tf.getBackend();
+  // The wasm product's provider changes rounding: a checkpoint resumes only with the same one.
+  const fp = fingerprint(params, data, backendName === "wasm" ? `wasm+${matmul}` : backendName);
   let state: CheckpointState = {
     version: 1,
     fingerprint: fp,

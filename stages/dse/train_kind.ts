@@ -8,6 +8,7 @@ import { defineKind } from "../util/kind.ts";
 import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { matmulProvider } from "../linalg/sgemm.ts";
 import { lossSpec } from "./loss_registry.ts";
 import type { ImageBackboneFactory } from "./model.ts";
 import { trainDse } from "./train.ts";
@@ -39,7 +40,11 @@ export function createTrainDseKind(
     },
     params: DSE_PARAMS,
     outputs: [...EMBEDDING_OUTPUTS, "centers.npy", "history.json"],
-    environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
+    environment: async (_params, opts): Promise<Record<string, string>> => {
+      const backend = await resolveBackendName(opts.backend);
+      // On wasm the products run on the system BLAS when one loads: other rounding, other key.
+      return backend === "wasm" ? { backend, matmul: matmulProvider() } : { backend };
+    },
     run: async (ctx) => {
       const p = ctx.params;
       if (!ctx.inputs.data) {

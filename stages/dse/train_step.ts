@@ -140,14 +140,21 @@ export function trainStep(
 
   // Backward: Adam on every trainable variable.
   tf.tidy(() => {
-    for (const [k, v] of Object.entries(trainable)) {
-      const m = adam[`adam_m.${k}`];
-      const s2 = adam[`adam_v.${k}`];
-      const next = adamStep({ x: v, m, v: s2 }, grads[v.name], { stepSize: options.stepSize });
-      m.assign(next.m);
-      s2.assign(next.v);
-      v.assign(next.x);
-    }
+    const names = Object.keys(trainable);
+    const slots = names.map((k) => ({
+      x: trainable[k],
+      m: adam[`adam_m.${k}`],
+      v: adam[`adam_v.${k}`],
+    }));
+    // Every variable in one multi-tensor update (`adam.ts`).
+    const next = adamStep(slots, names.map((k) => grads[trainable[k].name]), {
+      stepSize: options.stepSize,
+    });
+    next.forEach((n, i) => {
+      slots[i].m.assign(n.m);
+      slots[i].v.assign(n.v);
+      slots[i].x.assign(n.x);
+    });
   });
 
   // The updates that are not gradient steps: BN running statistics, then the loss's own.

@@ -36,7 +36,7 @@ Deno.test("one Adam step matches the hand-worked Keras update", () => {
   const x = tf.tensor1d([1, 0.25]);
   const zero = tf.zeros([2]);
   const g = tf.tensor1d([0.5, 1e-6]);
-  const out = adamStep({ x, m: zero, v: zero }, g, { stepSize: adamStepSize(1e-3, 1) });
+  const [out] = adamStep([{ x, m: zero, v: zero }], [g], { stepSize: adamStepSize(1e-3, 1) });
   close(out.m.dataSync(), [0.05, 1e-7], 1e-9, "m");
   close(out.v.dataSync(), [2.5e-4, 1e-15], 1e-10, "v"); // float32: 2.5e-4 ± 1.2e-11
   close(out.x.dataSync(), [0.999000006, 0.249759747], 1e-7, "x");
@@ -64,7 +64,10 @@ Deno.test("five Adam steps match torch.optim.Adam given Keras's ε placement", (
   let slot: AdamSlot = { x: tf.tensor1d([1.0, -0.5, 0.25]), m: tf.zeros([3]), v: tf.zeros([3]) };
   for (let t = 1; t <= grads.length; t++) {
     const g = tf.tensor1d(grads[t - 1]);
-    const next = adamStep(slot, g, { stepSize: adamStepSize(1e-3, t), config: KERAS_ADAM });
+    const [next] = adamStep([slot], [g], {
+      stepSize: adamStepSize(1e-3, t),
+      config: KERAS_ADAM,
+    });
     tf.dispose([g, slot.x, slot.m, slot.v]);
     slot = next;
     // float32 arithmetic against float64: a few ulps of 1.

@@ -67,3 +67,52 @@ Deno.test("variables have stable names; decay covers kernels and W only", () => 
   assertEquals(cs.img.kernel.shape, [5, 6]);
   assertEquals(cs.txt.kernel.shape, [3, 6]);
 });
+
+Deno.test("the fused training head gives the composite form's output, statistics and gradients", async () => {
+  const { registerGradients } = await import("../../../stages/nn/gradients.ts");
+  registerGradients();
+  const rng = new Rng(3);
+  const head = createHead(rng, 6, 5);
+  // γ and β away from their initial 1 and 0, so their gradients are not special cases.
+  head.gamma.assign(tf.tensor1d([0.5, 1.5, -1, 2, 0.25]));
+  head.beta.assign(tf.tensor1d([0.1, -0.3, 0.2, 0, 0.5]));
+  const x = tf.tensor2d(Float32Array.from({ length: 8 * 6 }, () => 2 * rng.next() - 1), [8, 6]);
+  const weights = tf.tensor2d(Float32Array.from({ length: 8 * 5 }, () => rng.next()), [8, 5]);
+  for (const inputGrad of [true, false]) {
+    const run = (composite: boolean) => {
+      let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+      const loss = (xs: tf.Tensor) => {
+        const out = applyHead(head, xs as tf.Tensor2D, { training: true, composite, inputGrad });
+        stats = out.stats;
+        return tf.sum(tf.mul(out.y, weights)) as tf.Scalar; // a loss that weighs every output
+      };
+      const vars = [head.kernel, head.gamma, head.beta];
+      const { grads } = tf.variableGrads(() => loss(x), vars);
+      let dx: tf.Tensor | Error;
+      try {
+        dx = tf.grad(loss)(x);
+      } catch (e) {
+        dx = e as Error;
+      }
+      return { grads: vars.map((v) => grads[v.name]), dx, stats: stats! };
+    };
+    const fused = run(false), composite = run(true);
+    const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+      const p = a.dataSync(), q = b.dataSync();
+      for (let i = 0; i < p.length; i++) {
+        assert(
+          Math.abs(p[i] - q[i]) <= 1e-4 * Math.max(1, Math.abs(q[i])),
+          `${what}[${i}] (inputGrad ${inputGrad}): fused ${p[i]} vs composite ${q[i]}`,
+        );
+      }
+    };
+    ["kernel", "gamma", "beta"].forEach((k, i) => close(fused.grads[i], composite.grads[i], k));
+    close(fused.stats.mean, composite.stats.mean, "mean");
+    close(fused.stats.variance, composite.stats.variance, "variance");
+    if (inputGrad) close(fused.dx as tf.Tensor, composite.dx as tf.Tensor, "dx");
+    else {
+      // Without inputGrad x is a constant of the fused node: tfjs finds no path to it.
+      assert(fused.dx instanceof Error && /Cannot compute gradient/.test(fused.dx.message));
+    }
+  }
+});
