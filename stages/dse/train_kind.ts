@@ -9,6 +9,7 @@ import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../format
 import { writeNpy } from "../tensor_io/npy.ts";
 import { resolveBackendName, selectBackend } from "../nn/backend.ts";
 import { matmulProvider } from "../linalg/sgemm.ts";
+import { loadedMatmul } from "../nn/fast_kernels.ts";
 import { lossSpec } from "./loss_registry.ts";
 import type { ImageBackboneFactory } from "./model.ts";
 import { trainDse } from "./train.ts";
@@ -57,6 +58,18 @@ export function createTrainDseKind(
         threads: ctx.options.threads ? Number(ctx.options.threads) : undefined,
       });
       ctx.provenance.backend = info.name;
+      if (info.name === "wasm") {
+        // The key names the product predicted without loading a library; this is what loaded.
+        const matmul = loadedMatmul();
+        if (ctx.env.matmul !== undefined && matmul !== ctx.env.matmul) {
+          throw new Error(
+            `train-dse: the cache key was computed for products on ${ctx.env.matmul} but ${matmul} ` +
+              `is what loads here (README "Compute backends"); fix the library (DSE_LINALG_LIB) ` +
+              `or set DSE_NN_BLAS=0 to train on XNNPACK`,
+          );
+        }
+        ctx.provenance.matmul = matmul;
+      }
       ctx.provenance.tfjs = info.tfjsVersion;
       ctx.provenance.backend_details = info.details;
       ctx.provenance.seed = p.seed;

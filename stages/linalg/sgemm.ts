@@ -8,7 +8,7 @@
  * product `Cᵀ = op(B)ᵀ · op(A)ᵀ`, which is the same memory.
  * @module
  */
-import { envVar, loadLapack } from "./lapack.ts";
+import { envVar, LIBRARY_CANDIDATES, loadLapack } from "./lapack.ts";
 
 /** A loaded `sgemm`. */
 export interface Sgemm {
@@ -110,10 +110,55 @@ export function loadSgemm(): { sgemm?: Sgemm; why?: string } {
 }
 
 /**
- * Which product DSE training's float32 matmuls use on the wasm backend: `blas:<library>` when
- * {@link loadSgemm} finds one, else `xnnpack` (tfjs-wasm's own). Loads no tfjs, for cache keys.
+ * Which product DSE training's float32 matmuls will use on the wasm backend, for cache keys:
+ * `blas:<library>` or `xnnpack` (tfjs-wasm's own). Loads nothing — opening OpenBLAS costs
+ * 70–230 ms (its thread pool and buffers), too much for computing keys — but looks for the
+ * library {@link loadLapack} would open first: `DSE_LINALG_LIB`, else the first of
+ * {@link LIBRARY_CANDIDATES} found in the loader's directories (`LD_LIBRARY_PATH`,
+ * `/etc/ld.so.conf.d`, the usual lib directories). `train-dse` checks the product that really
+ * loaded against it and refuses to run on a mismatch.
  */
 export function matmulProvider(): string {
-  const { sgemm } = loadSgemm();
-  return sgemm ? `blas:${sgemm.library}` : "xnnpack";
+  if (envVar("DSE_NN_BLAS") === "0") return "xnnpack";
+  // Looked up once per process (the engine asks for every train-dse stage when computing keys).
+  found ??= { lib: findLibrary() };
+  return found.lib ? `blas:${found.lib}` : "xnnpack";
+}
+
+let found: { lib?: string } | undefined;
+
+/** The first library {@link loadLapack} would try that exists here (without opening it). */
+function findLibrary(): string | undefined {
+  const override = envVar("DSE_LINALG_LIB");
+  const candidates = override ? [override] : LIBRARY_CANDIDATES;
+  const dirs = libraryDirs();
+  for (const c of candidates) {
+    if (c.includes("/") ? exists(c) : dirs.some((d) => exists(`${d}/${c}`))) return c;
+  }
+  return undefined;
+}
+
+function libraryDirs(): string[] {
+  const dirs = (envVar("LD_LIBRARY_PATH") ?? "").split(":").filter(Boolean);
+  try {
+    for (const e of Deno.readDirSync("/etc/ld.so.conf.d")) {
+      if (!e.name.endsWith(".conf")) continue;
+      for (const line of Deno.readTextFileSync(`/etc/ld.so.conf.d/${e.name}`).split("\n")) {
+        const d = line.trim();
+        if (d.startsWith("/")) dirs.push(d);
+      }
+    }
+  } catch {
+    // not Linux, or no permission to read it: the usual directories below
+  }
+  dirs.push("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/opt/homebrew/lib");
+  return dirs;
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -15,11 +15,11 @@
  *   per parameter (72 kernel calls and their temporaries per DSE step).
  *
  * Which product a training run uses changes its rounding, so it is part of `train-dse`'s cache key
- * (`matmulProvider` in `stages/linalg/sgemm.ts`).
+ * (`matmulProvider` in `stages/linalg/sgemm.ts`, checked against {@link loadedMatmul} by the run).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { loadSgemm, matmulProvider } from "../linalg/sgemm.ts";
+import { loadSgemm } from "../linalg/sgemm.ts";
 
 /** The name of the fused Adam kernel. */
 export const ADAM_KERNEL = "DseAdamStep";
@@ -225,9 +225,19 @@ export function registerFastKernels(): void {
 }
 
 /**
+ * The product the wasm backend's float32 matmuls use inside {@link withBlasMatmul} here:
+ * `blas:<library>` when {@link loadSgemm} loads one, else `xnnpack` (what `matmulProvider` in
+ * `stages/linalg/sgemm.ts` predicts without loading anything).
+ */
+export function loadedMatmul(): string {
+  const { sgemm } = loadSgemm();
+  return sgemm ? `blas:${sgemm.library}` : "xnnpack";
+}
+
+/**
  * Run `fn` with the wasm backend's float32 products on the system BLAS (when one loads;
- * registers the kernels first). Returns what `fn` returns, and which product ran:
- * `blas:<library>` or `xnnpack` ({@link matmulProvider}).
+ * registers the kernels first). Returns what `fn` returns; `fn` is told which product runs
+ * ({@link loadedMatmul}).
  */
 export async function withBlasMatmul<T>(
   fn: (matmul: string) => Promise<T>,
@@ -235,7 +245,7 @@ export async function withBlasMatmul<T>(
   registerFastKernels();
   blasScopes++;
   try {
-    return await fn(matmulProvider());
+    return await fn(loadedMatmul());
   } finally {
     blasScopes--;
   }
