@@ -110,6 +110,16 @@ export function loadSgemm(): { sgemm?: Sgemm; why?: string } {
 }
 
 /**
+ * The product DSE training's float32 matmuls use on the wasm backend in this process:
+ * `blas:<library>` when {@link loadSgemm} loads one, else `xnnpack` (what {@link matmulProvider}
+ * predicts without loading anything).
+ */
+export function loadedMatmul(): string {
+  const { sgemm } = loadSgemm();
+  return sgemm ? `blas:${sgemm.library}` : "xnnpack";
+}
+
+/**
  * Which product DSE training's float32 matmuls will use on the wasm backend, for cache keys:
  * `blas:<library>` or `xnnpack` (tfjs-wasm's own). Loads nothing — opening OpenBLAS costs
  * 70–230 ms (its thread pool and buffers), too much for computing keys — but looks for the

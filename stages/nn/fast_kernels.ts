@@ -19,7 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { loadSgemm } from "../linalg/sgemm.ts";
+import { loadedMatmul, loadSgemm } from "../linalg/sgemm.ts";
 
 /** The name of the fused Adam kernel. */
 export const ADAM_KERNEL = "DseAdamStep";
@@ -222,16 +222,6 @@ export function registerFastKernels(): void {
     tf.registerKernel(blas);
   }
   registered = true;
-}
-
-/**
- * The product the wasm backend's float32 matmuls use inside {@link withBlasMatmul} here:
- * `blas:<library>` when {@link loadSgemm} loads one, else `xnnpack` (what `matmulProvider` in
- * `stages/linalg/sgemm.ts` predicts without loading anything).
- */
-export function loadedMatmul(): string {
-  const { sgemm } = loadSgemm();
-  return sgemm ? `blas:${sgemm.library}` : "xnnpack";
 }
 
 /**
