@@ -141,29 +141,78 @@ function symvUpper(
   }
 }
 
-/** The orthogonal factor `Q = H_0 H_1 ⋯ H_{n−3}` of {@link tridiagonalize}, row-major `n × n`. */
+/**
+ * The orthogonal factor `Q = H_0 H_1 ⋯ H_{n−3}` of {@link tridiagonalize}, row-major `n × n`,
+ * accumulated backwards four reflectors at a time in compact WY form
+ * (`H_k ⋯ H_{k+3} = I − V T Vᵀ`, T upper triangular as LAPACK's `dlarft`), so each pass over the
+ * trailing block of Q does the work of four.
+ */
 export function householderQ(a: Float64Array, n: number, tau: Float64Array): Float64Array {
   const q = new Float64Array(n * n);
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  const u = new Float64Array(n);
-  for (let k = n - 3; k >= 0; k--) {
-    const t = tau[k];
-    if (t === 0) continue;
-    const s0 = k + 1, vo = k * n;
-    // Q[s0:, s0:] −= τ v (vᵀ Q[s0:, s0:]); Q is the identity outside rows/columns ≥ k + 2 so far.
-    u.fill(0, s0);
-    u[s0] = 1; // row s0 of Q is e_{s0} (v[s0] = 1)
-    for (let i = s0 + 1; i < n; i++) {
-      const vi = a[vo + i];
-      if (vi === 0) continue;
-      const ro = i * n;
-      for (let j = s0 + 1; j < n; j++) u[j] += vi * q[ro + j];
+  const B = 4;
+  const vm = new Float64Array(n * B); // V, row i − s at (i − s)·B
+  const u = new Float64Array(B * n); // U = T Vᵀ Q, row r at r·n
+  const t = new Float64Array(B * B);
+  for (let top = n - 3; top >= 0; top -= B) {
+    const k0 = Math.max(0, top - B + 1), s = k0 + 1, m = n - s;
+    // V's columns: v_{k0+r} (zero where τ = 0 or k0 + r > top).
+    vm.fill(0, 0, m * B);
+    let any = false;
+    for (let r = 0; r < B; r++) {
+      const k = k0 + r;
+      if (k > top || tau[k] === 0) continue;
+      any = true;
+      const vo = k * n;
+      for (let i = k + 1; i < n; i++) vm[(i - s) * B + r] = a[vo + i];
     }
-    for (let i = s0; i < n; i++) {
-      const f = t * (i === s0 ? 1 : a[vo + i]);
-      if (f === 0) continue;
-      const ro = i * n;
-      for (let j = s0; j < n; j++) q[ro + j] -= f * u[j];
+    if (!any) continue;
+    // T (dlarft, forward): T[r][r] = τ_r; T[0:r, r] = −τ_r T[0:r, 0:r] (V[:, 0:r]ᵀ v_r).
+    t.fill(0);
+    for (let r = 0; r < B; r++) {
+      const k = k0 + r, tr = k > top ? 0 : tau[k];
+      t[r * B + r] = tr;
+      if (tr === 0) continue;
+      const dots = [0, 0, 0, 0];
+      for (let i = 0; i < m; i++) {
+        const vr = vm[i * B + r];
+        if (vr === 0) continue;
+        for (let c = 0; c < r; c++) dots[c] += vm[i * B + c] * vr;
+      }
+      for (let c = 0; c < r; c++) {
+        let sum = 0;
+        for (let l = c; l < r; l++) sum += t[c * B + l] * dots[l];
+        t[c * B + r] = -tr * sum;
+      }
+    }
+    // U = Vᵀ Q[s:, s:], one pass over the rows of Q.
+    u.fill(0);
+    for (let i = 0; i < m; i++) {
+      const c0 = vm[i * B], c1 = vm[i * B + 1], c2 = vm[i * B + 2], c3 = vm[i * B + 3];
+      const ro = (s + i) * n + s;
+      for (let j = 0; j < m; j++) {
+        const x = q[ro + j];
+        u[j] += c0 * x;
+        u[n + j] += c1 * x;
+        u[2 * n + j] += c2 * x;
+        u[3 * n + j] += c3 * x;
+      }
+    }
+    // U ← T U (T upper triangular: row r uses rows r… of the old U).
+    for (let j = 0; j < m; j++) {
+      const u0 = u[j], u1 = u[n + j], u2 = u[2 * n + j], u3 = u[3 * n + j];
+      u[j] = t[0] * u0 + t[1] * u1 + t[2] * u2 + t[3] * u3;
+      u[n + j] = t[5] * u1 + t[6] * u2 + t[7] * u3;
+      u[2 * n + j] = t[10] * u2 + t[11] * u3;
+      u[3 * n + j] = t[15] * u3;
+    }
+    // Q[s:, s:] −= V U, a second pass.
+    for (let i = 0; i < m; i++) {
+      const c0 = vm[i * B], c1 = vm[i * B + 1], c2 = vm[i * B + 2], c3 = vm[i * B + 3];
+      const ro = (s + i) * n + s;
+      for (let j = 0; j < m; j++) {
+        q[ro + j] -= c0 * u[j] + c1 * u[n + j] + c2 * u[2 * n + j] + c3 * u[3 * n + j];
+      }
     }
   }
   return q;
