@@ -105,7 +105,9 @@ Deno.test("symEigTs: 1×1 and 2×2 by hand", () => {
   // [[2, 1], [1, 2]]: eigenvalues 3 and 1, vectors (1, 1)/√2 and (1, −1)/√2.
   const two = symEigTs(new Float64Array([2, 1, 1, 2]), 2);
   const order = two.values[0] > two.values[1] ? [0, 1] : [1, 0];
-  assert.ok(Math.abs(two.values[order[0]] - 3) < 1e-15 && Math.abs(two.values[order[1]] - 1) < 1e-15);
+  assert.ok(
+    Math.abs(two.values[order[0]] - 3) < 1e-15 && Math.abs(two.values[order[1]] - 1) < 1e-15,
+  );
   const v = two.vectors, c = order[0];
   assert.ok(Math.abs(Math.abs(v[c]) - Math.SQRT1_2) < 1e-15 && Math.abs(v[c] - v[2 + c]) < 1e-15);
 });
