@@ -12,6 +12,7 @@
  * register, four rows at a time), while that row is in cache.
  * @module
  */
+import { rotationKernel } from "./rot_wasm.ts";
 
 /** Eigenvalues (unordered) and eigenvectors (column i of the row-major `n × n` `vectors`). */
 export interface SymEigResult {
@@ -230,12 +231,16 @@ export function tridiagonalQl(d: Float64Array, e: Float64Array, v: Float64Array)
   const n = d.length;
   if (n === 0) return;
   e[n - 1] = 0;
-  // Recorded sweeps: [l, m) rotation ranges and their cosines/sines at index i ∈ [l, m).
-  const cs = new Float64Array(SWEEP_BATCH * n), ss = new Float64Array(SWEEP_BATCH * n);
-  const ls = new Int32Array(SWEEP_BATCH), ms = new Int32Array(SWEEP_BATCH);
+  // Recorded sweeps: [l, m) rotation ranges and their cosines/sines at index i ∈ [l, m), in wasm
+  // memory next to the row-paired copy of v when the SIMD kernel is available.
+  const simd = n >= 8 ? simdRotations(v, n) : undefined;
+  const cs = simd?.cs ?? new Float64Array(SWEEP_BATCH * n);
+  const ss = simd?.ss ?? new Float64Array(SWEEP_BATCH * n);
+  const ls = simd?.ls ?? new Int32Array(SWEEP_BATCH), ms = simd?.ms ?? new Int32Array(SWEEP_BATCH);
   let batched = 0;
   const flush = () => {
-    applySweeps(v, n, { count: batched, ls, ms, cs, ss });
+    if (simd) simd.apply(batched);
+    else applySweeps(v, n, { count: batched, ls, ms, cs, ss });
     batched = 0;
   };
   let f = 0, tst1 = 0;
@@ -295,6 +300,52 @@ export function tridiagonalQl(d: Float64Array, e: Float64Array, v: Float64Array)
     e[l] = 0;
   }
   flush();
+  simd?.finish();
+}
+
+/**
+ * The wasm SIMD path of {@link tridiagonalQl} (see `rot_wasm.ts`): v copied into wasm memory as
+ * interleaved row pairs, the sweep buffers beside it; `finish` copies v back. Undefined when the
+ * runtime has no wasm SIMD.
+ */
+function simdRotations(v: Float64Array, n: number):
+  | {
+    cs: Float64Array;
+    ss: Float64Array;
+    ls: Int32Array;
+    ms: Int32Array;
+    apply: (count: number) => void;
+    finish: () => void;
+  }
+  | undefined {
+  const pairs = Math.ceil(Math.ceil(n / 2) / 4) * 4;
+  const wLen = pairs * 2 * n;
+  const lsOff = wLen * 8, msOff = lsOff + SWEEP_BATCH * 4, csOff = msOff + SWEEP_BATCH * 4;
+  const ssOff = csOff + SWEEP_BATCH * n * 8, bytes = ssOff + SWEEP_BATCH * n * 8;
+  const mem = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const kernel = rotationKernel(mem);
+  if (!kernel) return undefined;
+  const buf = mem.buffer;
+  const w = new Float64Array(buf, 0, wLen);
+  for (let r = 0; r < n; r++) {
+    const base = (r >> 1) * 2 * n + (r & 1), ro = r * n;
+    for (let i = 0; i < n; i++) w[base + 2 * i] = v[ro + i];
+  }
+  return {
+    cs: new Float64Array(buf, csOff, SWEEP_BATCH * n),
+    ss: new Float64Array(buf, ssOff, SWEEP_BATCH * n),
+    ls: new Int32Array(buf, lsOff, SWEEP_BATCH),
+    ms: new Int32Array(buf, msOff, SWEEP_BATCH),
+    apply: (count) => {
+      if (count > 0) kernel(0, n, pairs, count, lsOff, msOff, csOff, ssOff);
+    },
+    finish: () => {
+      for (let r = 0; r < n; r++) {
+        const base = (r >> 1) * 2 * n + (r & 1), ro = r * n;
+        for (let i = 0; i < n; i++) v[ro + i] = w[base + 2 * i];
+      }
+    },
+  };
 }
 
 /**

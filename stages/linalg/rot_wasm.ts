@@ -1,0 +1,279 @@
+/**
+ * A WebAssembly SIMD kernel for the QL iteration's rotations (see `sym_eig.ts`), assembled here
+ * from its opcodes — no toolchain, no binary file; it runs wherever V8 runs wasm SIMD (any Deno 2),
+ * and {@link rotationKernel} returns undefined otherwise so the scalar kernel is used.
+ *
+ * Why: a rotation costs 4 multiplies and 2 adds per element, and V8 compiles scalar JavaScript to
+ * scalar SSE code, so the scalar kernel is bound by floating-point throughput. `f64x2` does the
+ * same arithmetic on two rows of the eigenvector matrix at once (IEEE-exact, the same results as the
+ * scalar code: no fused multiply-add).
+ *
+ * Layout: rows are paired and interleaved — pair p holds rows 2p and 2p+1 as `n` two-lane vectors,
+ * column-major within the pair (`W[p·2n + 2i + t] = V[2p + t][i]`) — so one 16-byte load fetches
+ * column i of both rows. Pairs go four at a time (four independent chains hide the latency of the
+ * carried value); the caller pads to a multiple of four pairs with zero rows.
+ * @module
+ */
+
+const I32 = 0x7f, V128 = 0x7b;
+
+/** Unsigned LEB128. */
+function uleb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+/** Signed LEB128 (for i32.const). */
+function sleb(v: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [...uleb(b.length), ...b];
+}
+
+// Parameters: 0 w, 1 n, 2 pairs (a multiple of 4), 3 count, 4 ls, 5 ms, 6 cs, 7 ss (byte offsets).
+const P = { w: 0, n: 1, pairs: 2, count: 3, ls: 4, ms: 5, cs: 6, ss: 7 };
+// i32 locals.
+const L = { p: 8, b: 9, pa: 10, pend: 11, cp: 12, sp: 13, stride: 14, row: 15, off: 16 };
+// v128 locals.
+const V = { h0: 17, h1: 18, h2: 19, h3: 20, c: 21, s: 22, x: 23 };
+
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const tee = (i: number) => [0x22, ...uleb(i)];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const add = [0x6a], sub = [0x6b], mul = [0x6c], shl = [0x74];
+const geS = [0x4e], leU = [0x4d];
+const i32load = [0x28, 2, 0];
+const vload = (offset = 0) => [0xfd, 0x00, 3, ...uleb(offset)];
+const vstore = (offset = 0) => [0xfd, 0x0b, 3, ...uleb(offset)];
+const splat = [0xfd, 0x0a, 3, 0]; // v128.load64_splat
+const fadd = [0xfd, 0xf0, 0x01], fsub = [0xfd, 0xf1, 0x01], fmul = [0xfd, 0xf2, 0x01];
+const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
+const br = (d: number) => [0x0c, d], brIf = (d: number) => [0x0d, d];
+
+/** Address of pair q (0…3) at the current column pointer `pa`. */
+const pairAddr = (q: number) =>
+  q === 0 ? get(L.pa) : [...get(L.pa), ...get(L.stride), ...i32c(q), ...mul, ...add];
+
+function body(): number[] {
+  const rotate = (q: number, h: number) => [
+    // x = W[pair q][i]; W[pair q][i+1] = s·x + c·h; h = c·x − s·h
+    ...pairAddr(q),
+    ...pairAddr(q),
+    ...vload(),
+    ...tee(V.x),
+    ...get(V.s),
+    ...fmul,
+    ...get(V.c),
+    ...get(h),
+    ...fmul,
+    ...fadd,
+    ...vstore(16),
+    ...get(V.c),
+    ...get(V.x),
+    ...fmul,
+    ...get(V.s),
+    ...get(h),
+    ...fmul,
+    ...fsub,
+    ...set(h),
+  ];
+  const hs = [V.h0, V.h1, V.h2, V.h3];
+  return [
+    ...get(P.n),
+    ...i32c(4),
+    ...shl,
+    ...set(L.stride),
+    ...i32c(0),
+    ...set(L.p),
+    ...block, // $pairs done
+    ...loop,
+    ...get(L.p),
+    ...get(P.pairs),
+    ...geS,
+    ...brIf(1),
+    ...get(P.w),
+    ...get(L.p),
+    ...get(L.stride),
+    ...mul,
+    ...add,
+    ...set(L.row),
+    ...i32c(0),
+    ...set(L.b),
+    ...block, // $sweeps done
+    ...loop,
+    ...get(L.b),
+    ...get(P.count),
+    ...geS,
+    ...brIf(1),
+    // pa = row + 16·m; pend = row + 16·l; off = 8·(b·n + m)
+    ...get(L.row),
+    ...get(P.ms),
+    ...get(L.b),
+    ...i32c(2),
+    ...shl,
+    ...add,
+    ...i32load,
+    ...tee(L.off), // m
+    ...i32c(4),
+    ...shl,
+    ...add,
+    ...set(L.pa),
+    ...get(L.b),
+    ...get(P.n),
+    ...mul,
+    ...get(L.off),
+    ...add,
+    ...i32c(3),
+    ...shl,
+    ...set(L.off),
+    ...get(P.cs),
+    ...get(L.off),
+    ...add,
+    ...set(L.cp),
+    ...get(P.ss),
+    ...get(L.off),
+    ...add,
+    ...set(L.sp),
+    ...get(L.row),
+    ...get(P.ls),
+    ...get(L.b),
+    ...i32c(2),
+    ...shl,
+    ...add,
+    ...i32load,
+    ...i32c(4),
+    ...shl,
+    ...add,
+    ...set(L.pend),
+    ...hs.flatMap((h, q) => [...pairAddr(q), ...vload(), ...set(h)]),
+    ...block, // $chain done
+    ...loop,
+    ...get(L.pa),
+    ...get(L.pend),
+    ...leU,
+    ...brIf(1),
+    ...get(L.pa),
+    ...i32c(16),
+    ...sub,
+    ...set(L.pa),
+    ...get(L.cp),
+    ...i32c(8),
+    ...sub,
+    ...tee(L.cp),
+    ...splat,
+    ...set(V.c),
+    ...get(L.sp),
+    ...i32c(8),
+    ...sub,
+    ...tee(L.sp),
+    ...splat,
+    ...set(V.s),
+    ...hs.flatMap((h, q) => rotate(q, h)),
+    ...br(0),
+    ...end,
+    ...end,
+    // W[pair q][l] = h_q (pa = pend now)
+    ...hs.flatMap((h, q) => [...pairAddr(q), ...get(h), ...vstore()]),
+    ...get(L.b),
+    ...i32c(1),
+    ...add,
+    ...set(L.b),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(L.p),
+    ...i32c(4),
+    ...add,
+    ...set(L.p),
+    ...br(0),
+    ...end,
+    ...end,
+    ...end,
+  ];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const type = [1, 0x60, 8, ...Array(8).fill(I32), 0];
+  const imports = [1, ...name("env"), ...name("mem"), 0x02, 0x00, 1];
+  const code = body();
+  const fn = [2, 9, I32, 7, V128, ...code];
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, type),
+    ...section(2, imports),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name("sweeps"), 0x00, 0]),
+    ...section(10, [1, ...uleb(fn.length), ...fn]),
+  ]);
+}
+
+/** The compiled kernel's signature (byte offsets into `mem`). */
+export type SweepsKernel = (
+  w: number,
+  n: number,
+  pairs: number,
+  count: number,
+  ls: number,
+  ms: number,
+  cs: number,
+  ss: number,
+) => void;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * An instance of the kernel over `mem`, or undefined when this runtime has no wasm SIMD (or
+ * `DSE_LINALG_WASM=0`, for tests and comparisons).
+ */
+export function rotationKernel(mem: WebAssembly.Memory): SweepsKernel | undefined {
+  if (compiled === undefined) {
+    try {
+      const bytes = moduleBytes();
+      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  if (!compiled || !wasmEnabled) return undefined;
+  const inst = new WebAssembly.Instance(compiled, { env: { mem } });
+  return inst.exports.sweeps as SweepsKernel;
+}
+
+let wasmEnabled = true;
+
+/** Turn the wasm kernel off (false) or back on, for tests; returns the previous setting. */
+export function useRotationWasm(on: boolean): boolean {
+  const prev = wasmEnabled;
+  wasmEnabled = on;
+  return prev;
+}
