@@ -4,14 +4,26 @@
  * without SIMD. The operands are packed once, in blocks of {@link KC} along the inner dimension and
  * 4-row panels (`op(A)`'s rows, `op(B)`'s columns, interleaved so that one inner step reads 4 + 4
  * adjacent values); {@link NC} columns of `op(B)` are kept in cache while every panel of `op(A)`
- * passes over them. The tile's 16 running sums live in locals, so the JIT keeps them in registers.
+ * passes over them. The 4×4 tile runs as a wasm SIMD kernel (`wasm_simd.ts`, two rows per `f64x2`
+ * lane pair, the same additions in the same order as the scalar tile, so bit-identical), or, where
+ * the runtime has no wasm SIMD, in JavaScript with its 16 running sums in locals (registers).
  * @module
  */
+import { type TileKernel, tileKernel } from "./wasm_simd.ts";
 
 /** Inner-dimension block: a packed 4-row panel of `KC` steps is 8 KiB. */
 const KC = 256;
 /** Columns of `op(B)` per cache block (NC × KC × 8 bytes = 512 KiB). */
 const NC = 256;
+
+/** The wasm SIMD tile and where the packed operands and its 16 sums live in its memory. */
+interface Simd {
+  tile: TileKernel;
+  aByte: number;
+  bByte: number;
+  outByte: number;
+  out: Float64Array;
+}
 
 /** An operand as `rows × cols` with element (i, p) at `data[i·rs + p·cs]` (a view, maybe transposed). */
 interface Strided {
@@ -27,10 +39,9 @@ interface Strided {
  * starts at `p0 · rowsPadded`; panel r4 inside it at `r4 · 4 · kl`; step q, row lane t at `4q + t`.
  * Rows past `rows` are zero.
  */
-function pack(x: Strided): Float64Array {
+function pack(x: Strided, out: Float64Array): Float64Array {
   const { data, rows, cols: k, rs, cs } = x;
   const rp = (rows + 3) & ~3;
-  const out = new Float64Array(rp * k);
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kl = Math.min(KC, k - p0);
     const base = p0 * rp;
@@ -70,14 +81,24 @@ function kernelBlock(
     j0: number;
     j1: number;
     lowerOnly: boolean;
+    simd?: Simd;
   },
 ): void {
-  const { aBase, bBase, kl, m, n, c, i1, j0, j1, lowerOnly } = o;
+  const { aBase, bBase, kl, m, n, c, i1, j0, j1, lowerOnly, simd } = o;
   for (let i = 0; i < i1; i += 4) {
     const ao = aBase + i * kl;
     const jEnd = lowerOnly ? Math.min(j1, i + 4) : j1;
     for (let j = j0; j < jEnd; j += 4) {
       let a = ao, b = bBase + (j - j0) * kl;
+      if (simd) {
+        simd.tile(simd.aByte + 8 * a, simd.bByte + 8 * b, kl, simd.outByte);
+        const t = simd.out; // c[r][s] at t[8·(r >> 1) + 2s + (r & 1)]
+        for (let r = 0; r < 4 && i + r < m; r++) {
+          const co = (i + r) * n + j, to = 8 * (r >> 1) + (r & 1);
+          for (let s = 0; s < 4 && j + s < n; s++) c[co + s] += t[to + 2 * s];
+        }
+        continue;
+      }
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
@@ -127,9 +148,23 @@ function productABt(a: Strided, b: Strided, lowerOnly: boolean): Float64Array {
   const m = a.rows, n = b.rows, k = a.cols;
   const c = new Float64Array(m * n);
   if (m === 0 || n === 0 || k === 0) return c;
-  const ap = pack(a);
-  const bp = lowerOnly && a === b ? ap : pack(b);
   const mp = (m + 3) & ~3, np = (n + 3) & ~3;
+  const shared = lowerOnly && a === b;
+  // Packed panels in wasm memory when the SIMD tile is available, plain arrays otherwise.
+  const aLen = mp * k, bLen = shared ? 0 : np * k;
+  const mem = new WebAssembly.Memory({ initial: Math.ceil(((aLen + bLen) * 8 + 128) / 65536) });
+  const tile = tileKernel(mem);
+  const simd: Simd | undefined = tile && {
+    tile,
+    aByte: 0,
+    bByte: shared ? 0 : aLen * 8,
+    outByte: (aLen + bLen) * 8,
+    out: new Float64Array(mem.buffer, (aLen + bLen) * 8, 16),
+  };
+  const ap = pack(a, tile ? new Float64Array(mem.buffer, 0, aLen) : new Float64Array(aLen));
+  const bp = shared
+    ? ap
+    : pack(b, tile ? new Float64Array(mem.buffer, aLen * 8, bLen) : new Float64Array(bLen));
   for (let j0 = 0; j0 < np; j0 += NC) {
     const j1 = Math.min(np, j0 + NC);
     // Under lowerOnly, row panels above this column block contribute nothing.
@@ -146,6 +181,7 @@ function productABt(a: Strided, b: Strided, lowerOnly: boolean): Float64Array {
         j0,
         j1,
         lowerOnly,
+        simd,
       });
     }
   }

@@ -12,7 +12,7 @@
  * register, four rows at a time), while that row is in cache.
  * @module
  */
-import { rotationKernel } from "./rot_wasm.ts";
+import { rotationKernel } from "./wasm_simd.ts";
 
 /** Eigenvalues (unordered) and eigenvectors (column i of the row-major `n × n` `vectors`). */
 export interface SymEigResult {
@@ -304,7 +304,7 @@ export function tridiagonalQl(d: Float64Array, e: Float64Array, v: Float64Array)
 }
 
 /**
- * The wasm SIMD path of {@link tridiagonalQl} (see `rot_wasm.ts`): v copied into wasm memory as
+ * The wasm SIMD path of {@link tridiagonalQl} (see `wasm_simd.ts`): v copied into wasm memory as
  * interleaved row pairs, the sweep buffers beside it; `finish` copies v back. Undefined when the
  * runtime has no wasm SIMD.
  */

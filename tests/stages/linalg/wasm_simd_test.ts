@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
-import { rotationKernel, useRotationWasm } from "../../../stages/linalg/rot_wasm.ts";
+import { rotationKernel, useWasmSimd } from "../../../stages/linalg/wasm_simd.ts";
+import { gemmPacked, syrkPacked } from "../../../stages/linalg/gemm.ts";
+import { randomMatrix } from "../../helpers/random.ts";
 import { householderQ, tridiagonalize, tridiagonalQl } from "../../../stages/linalg/sym_eig.ts";
 import { rng } from "../../helpers/random.ts";
 
 Deno.test("rotationKernel: the assembled module validates and loads on this runtime", () => {
   assert.ok(rotationKernel(new WebAssembly.Memory({ initial: 1 })), "wasm SIMD kernel");
-  const prev = useRotationWasm(false);
+  const prev = useWasmSimd(false);
   try {
     assert.equal(rotationKernel(new WebAssembly.Memory({ initial: 1 })), undefined);
   } finally {
-    useRotationWasm(prev);
+    useWasmSimd(prev);
   }
 });
 
@@ -37,16 +39,40 @@ Deno.test("tridiagonalQl: the SIMD kernel gives bit-identical eigenvectors to th
     const { d, e, tau } = tridiagonalize(a, n);
     const q = householderQ(a, n, tau);
     const runs = [true, false].map((on) => {
-      const prev = useRotationWasm(on);
+      const prev = useWasmSimd(on);
       try {
         const dd = d.slice(), ee = e.slice(), qq = q.slice();
         tridiagonalQl(dd, ee, qq);
         return { dd, qq };
       } finally {
-        useRotationWasm(prev);
+        useWasmSimd(prev);
       }
     });
     assert.deepEqual(runs[0].dd, runs[1].dd, `n = ${n}: eigenvalues`);
     assert.deepEqual(runs[0].qq, runs[1].qq, `n = ${n}: eigenvectors`);
   }
+});
+
+Deno.test("gemm tile: the SIMD kernel gives bit-identical products to the scalar one", () => {
+  const a = randomMatrix(37, 300, 1), b = randomMatrix(300, 41, 2);
+  const runs = [true, false].map((on) => {
+    const prev = useWasmSimd(on);
+    try {
+      return {
+        ab: gemmPacked(a, b, { transA: false, transB: false }),
+        aat: syrkPacked(a, { transA: false }),
+      };
+    } finally {
+      useWasmSimd(prev);
+    }
+  });
+  assert.deepEqual(runs[0].ab, runs[1].ab);
+  assert.deepEqual(runs[0].aat, runs[1].aat);
+  // and a hand-sized case: [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]]
+  const c = gemmPacked({ rows: 2, cols: 2, data: new Float64Array([1, 2, 3, 4]) }, {
+    rows: 2,
+    cols: 2,
+    data: new Float64Array([5, 6, 7, 8]),
+  }, { transA: false, transB: false });
+  assert.deepEqual([...c], [19, 22, 43, 50]);
 });

@@ -64,7 +64,7 @@ const set = (i: number) => [0x21, ...uleb(i)];
 const tee = (i: number) => [0x22, ...uleb(i)];
 const i32c = (v: number) => [0x41, ...sleb(v)];
 const add = [0x6a], sub = [0x6b], mul = [0x6c], shl = [0x74];
-const geS = [0x4e], leU = [0x4d];
+const geS = [0x4e], leU = [0x4d], geU = [0x4f];
 const i32load = [0x28, 2, 0];
 const vload = (offset = 0) => [0xfd, 0x00, 3, ...uleb(offset)];
 const vstore = (offset = 0) => [0xfd, 0x0b, 3, ...uleb(offset)];
@@ -215,11 +215,77 @@ function body(): number[] {
   ];
 }
 
+/**
+ * The gemm tile: params 0 a, 1 b (packed 4-wide panels, see `gemm.ts`), 2 kl (steps), 3 out.
+ * Sums Σ_q a[4q + r]·b[4q + j] for r, j < 4 into 8 two-lane accumulators (rows 2pr, 2pr+1 of
+ * column j) and stores them at `out + 16·(4pr + j)`. Each lane adds its products in order, as the
+ * scalar tile does.
+ */
+function tileBody(): number[] {
+  const T = { a: 0, b: 1, kl: 2, out: 3, end: 4 };
+  const acc = (pr: number, j: number) => 5 + pr * 4 + j; // v128 locals 5…12
+  const av = [13, 14], bs = 15;
+  const code: number[] = [
+    ...get(T.a),
+    ...get(T.kl),
+    ...i32c(5),
+    ...shl,
+    ...add,
+    ...set(T.end),
+    ...block,
+    ...loop,
+    ...get(T.a),
+    ...get(T.end),
+    ...geU,
+    ...brIf(1),
+    ...get(T.a),
+    ...vload(),
+    ...set(av[0]),
+    ...get(T.a),
+    ...vload(16),
+    ...set(av[1]),
+  ];
+  for (let j = 0; j < 4; j++) {
+    code.push(...get(T.b), 0xfd, 0x0a, 3, ...uleb(8 * j), ...set(bs));
+    for (let pr = 0; pr < 2; pr++) {
+      code.push(
+        ...get(acc(pr, j)),
+        ...get(av[pr]),
+        ...get(bs),
+        ...fmul,
+        ...fadd,
+        ...set(acc(pr, j)),
+      );
+    }
+  }
+  code.push(
+    ...get(T.a),
+    ...i32c(32),
+    ...add,
+    ...set(T.a),
+    ...get(T.b),
+    ...i32c(32),
+    ...add,
+    ...set(T.b),
+    ...br(0),
+    ...end,
+    ...end,
+  );
+  for (let pr = 0; pr < 2; pr++) {
+    for (let j = 0; j < 4; j++) {
+      code.push(...get(T.out), ...get(acc(pr, j)), ...vstore(16 * (4 * pr + j)));
+    }
+  }
+  code.push(...end);
+  return code;
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = [1, 0x60, 8, ...Array(8).fill(I32), 0];
+  const type = [2, 0x60, 8, ...Array(8).fill(I32), 0, 0x60, 4, ...Array(4).fill(I32), 0];
   const imports = [1, ...name("env"), ...name("mem"), 0x02, 0x00, 1];
   const code = body();
   const fn = [2, 9, I32, 7, V128, ...code];
+  const fn2 = [2, 1, I32, 11, V128, ...tileBody()];
   return new Uint8Array([
     0x00,
     0x61,
@@ -231,9 +297,9 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00,
     ...section(1, type),
     ...section(2, imports),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name("sweeps"), 0x00, 0]),
-    ...section(10, [1, ...uleb(fn.length), ...fn]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...name("sweeps"), 0x00, 0, ...name("tile"), 0x00, 1]),
+    ...section(10, [2, ...uleb(fn.length), ...fn, ...uleb(fn2.length), ...fn2]),
   ]);
 }
 
@@ -249,13 +315,25 @@ export type SweepsKernel = (
   ss: number,
 ) => void;
 
+/** The gemm tile's signature (byte offsets into `mem`): `tile(a, b, kl, out)`. */
+export type TileKernel = (a: number, b: number, kl: number, out: number) => void;
+
 let compiled: WebAssembly.Module | null | undefined;
 
 /**
- * An instance of the kernel over `mem`, or undefined when this runtime has no wasm SIMD (or
- * `DSE_LINALG_WASM=0`, for tests and comparisons).
+ * An instance of the rotation kernel over `mem`, or undefined when this runtime has no wasm SIMD
+ * (or the kernels are turned off by {@link useWasmSimd}).
  */
 export function rotationKernel(mem: WebAssembly.Memory): SweepsKernel | undefined {
+  return instance(mem)?.sweeps as SweepsKernel | undefined;
+}
+
+/** An instance of the gemm tile kernel over `mem`, or undefined (as {@link rotationKernel}). */
+export function tileKernel(mem: WebAssembly.Memory): TileKernel | undefined {
+  return instance(mem)?.tile as TileKernel | undefined;
+}
+
+function instance(mem: WebAssembly.Memory): WebAssembly.Exports | undefined {
   if (compiled === undefined) {
     try {
       const bytes = moduleBytes();
@@ -265,14 +343,13 @@ export function rotationKernel(mem: WebAssembly.Memory): SweepsKernel | undefine
     }
   }
   if (!compiled || !wasmEnabled) return undefined;
-  const inst = new WebAssembly.Instance(compiled, { env: { mem } });
-  return inst.exports.sweeps as SweepsKernel;
+  return new WebAssembly.Instance(compiled, { env: { mem } }).exports;
 }
 
 let wasmEnabled = true;
 
-/** Turn the wasm kernel off (false) or back on, for tests; returns the previous setting. */
-export function useRotationWasm(on: boolean): boolean {
+/** Turn the wasm kernels off (false) or back on, for tests; returns the previous setting. */
+export function useWasmSimd(on: boolean): boolean {
   const prev = wasmEnabled;
   wasmEnabled = on;
   return prev;
