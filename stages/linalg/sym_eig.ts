@@ -12,7 +12,7 @@
  * register, four rows at a time), while that row is in cache.
  * @module
  */
-import { rotationKernel } from "./wasm_simd.ts";
+import { rotationKernel, rowKernels } from "./wasm_simd.ts";
 
 /** Eigenvalues (unordered) and eigenvectors (column i of the row-major `n × n` `vectors`). */
 export interface SymEigResult {
@@ -149,11 +149,15 @@ function symvUpper(
  * trailing block of Q does the work of four.
  */
 export function householderQ(a: Float64Array, n: number, tau: Float64Array): Float64Array {
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) q[i * n + i] = 1;
   const B = 4;
+  // Q and U in wasm memory for the SIMD row kernels when they are available.
+  const mem = new WebAssembly.Memory({ initial: Math.ceil(((n * n + B * n) * 8 + 16) / 65536) });
+  const simd = n >= 16 ? rowKernels(mem) : undefined;
+  const q = simd ? new Float64Array(mem.buffer, 0, n * n) : new Float64Array(n * n);
+  const u = simd ? new Float64Array(mem.buffer, n * n * 8, B * n) : new Float64Array(B * n); // U = T Vᵀ Q, row r at r·n
+  const uByte = n * n * 8, us = n * 8, m2Mask = ~1;
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
   const vm = new Float64Array(n * B); // V, row i − s at (i − s)·B
-  const u = new Float64Array(B * n); // U = T Vᵀ Q, row r at r·n
   const t = new Float64Array(B * B);
   for (let top = n - 3; top >= 0; top -= B) {
     const k0 = Math.max(0, top - B + 1), s = k0 + 1, m = n - s;
@@ -191,7 +195,12 @@ export function householderQ(a: Float64Array, n: number, tau: Float64Array): Flo
     for (let i = 0; i < m; i++) {
       const c0 = vm[i * B], c1 = vm[i * B + 1], c2 = vm[i * B + 2], c3 = vm[i * B + 3];
       const ro = (s + i) * n + s;
-      for (let j = 0; j < m; j++) {
+      let j = 0;
+      if (simd) {
+        j = m & m2Mask;
+        simd.accumulate(ro * 8, uByte, us, j, c0, c1, c2, c3);
+      }
+      for (; j < m; j++) {
         const x = q[ro + j];
         u[j] += c0 * x;
         u[n + j] += c1 * x;
@@ -211,7 +220,12 @@ export function householderQ(a: Float64Array, n: number, tau: Float64Array): Flo
     for (let i = 0; i < m; i++) {
       const c0 = vm[i * B], c1 = vm[i * B + 1], c2 = vm[i * B + 2], c3 = vm[i * B + 3];
       const ro = (s + i) * n + s;
-      for (let j = 0; j < m; j++) {
+      let j = 0;
+      if (simd) {
+        j = m & m2Mask;
+        simd.update(ro * 8, uByte, us, j, c0, c1, c2, c3);
+      }
+      for (; j < m; j++) {
         q[ro + j] -= c0 * u[j] + c1 * u[n + j] + c2 * u[2 * n + j] + c3 * u[3 * n + j];
       }
     }

@@ -280,8 +280,76 @@ function tileBody(): number[] {
   return code;
 }
 
+/**
+ * Row kernels of the blocked Householder accumulation (`householderQ` in `sym_eig.ts`): params
+ * 0 q, 1 u (byte offsets), 2 us (bytes between the four rows of u), 3 m (even element count),
+ * 4…7 c0…c3 (f64). `update`: `q[j] −= c0·u0[j] + c1·u1[j] + c2·u2[j] + c3·u3[j]`; otherwise
+ * (`accumulate`): `u_r[j] += c_r · q[j]`. Same operations in the same order as the scalar loops.
+ */
+function rowBody(update: boolean): number[] {
+  const R = { q: 0, u: 1, us: 2, m: 3, end: 8, u1: 9, u2: 10, u3: 11 };
+  const k = [12, 13, 14, 15], x = 16;
+  const up = [R.u, R.u1, R.u2, R.u3];
+  const code: number[] = [];
+  for (let r = 0; r < 4; r++) code.push(...get(4 + r), 0xfd, 0x14, ...set(k[r]));
+  for (let r = 1; r < 4; r++) {
+    code.push(...get(R.u), ...get(R.us), ...i32c(r), ...mul, ...add, ...set(up[r]));
+  }
+  code.push(...get(R.q), ...get(R.m), ...i32c(3), ...shl, ...add, ...set(R.end));
+  code.push(...block, ...loop, ...get(R.q), ...get(R.end), ...geU, ...brIf(1));
+  if (update) {
+    code.push(...get(R.q), ...get(R.q), ...vload());
+    for (let r = 0; r < 4; r++) {
+      code.push(...get(k[r]), ...get(up[r]), ...vload(), ...fmul);
+      if (r > 0) code.push(...fadd);
+    }
+    code.push(...fsub, ...vstore());
+  } else {
+    code.push(...get(R.q), ...vload(), ...set(x));
+    for (let r = 0; r < 4; r++) {
+      code.push(
+        ...get(up[r]),
+        ...get(up[r]),
+        ...vload(),
+        ...get(k[r]),
+        ...get(x),
+        ...fmul,
+        ...fadd,
+        ...vstore(),
+      );
+    }
+  }
+  for (const p of [R.q, ...up]) code.push(...get(p), ...i32c(16), ...add, ...set(p));
+  code.push(...br(0), ...end, ...end, ...end);
+  return code;
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = [2, 0x60, 8, ...Array(8).fill(I32), 0, 0x60, 4, ...Array(4).fill(I32), 0];
+  const F64 = 0x7c;
+  const type = [
+    3,
+    0x60,
+    8,
+    ...Array(8).fill(I32),
+    0,
+    0x60,
+    4,
+    ...Array(4).fill(I32),
+    0,
+    0x60,
+    8,
+    I32,
+    I32,
+    I32,
+    I32,
+    F64,
+    F64,
+    F64,
+    F64,
+    0,
+  ];
+  const fn3 = [2, 4, I32, 5, V128, ...rowBody(false)];
+  const fn4 = [2, 4, I32, 5, V128, ...rowBody(true)];
   const imports = [1, ...name("env"), ...name("mem"), 0x02, 0x00, 1];
   const code = body();
   const fn = [2, 9, I32, 7, V128, ...code];
@@ -297,9 +365,26 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00,
     ...section(1, type),
     ...section(2, imports),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name("sweeps"), 0x00, 0, ...name("tile"), 0x00, 1]),
-    ...section(10, [2, ...uleb(fn.length), ...fn, ...uleb(fn2.length), ...fn2]),
+    ...section(3, [4, 0, 1, 2, 2]),
+    ...section(7, [
+      4,
+      ...name("sweeps"),
+      0x00,
+      0,
+      ...name("tile"),
+      0x00,
+      1,
+      ...name("accumulate"),
+      0x00,
+      2,
+      ...name("update"),
+      0x00,
+      3,
+    ]),
+    ...section(10, [
+      4,
+      ...[fn, fn2, fn3, fn4].flatMap((f) => [...uleb(f.length), ...f]),
+    ]),
   ]);
 }
 
@@ -327,6 +412,26 @@ let compiled: WebAssembly.Module | null | undefined;
 export function rotationKernel(mem: WebAssembly.Memory): SweepsKernel | undefined {
   return instance(mem)?.sweeps as SweepsKernel | undefined;
 }
+
+/** The row kernels of `householderQ` (see `rowBody`), over `mem`, or undefined. */
+export function rowKernels(
+  mem: WebAssembly.Memory,
+): { accumulate: RowKernel; update: RowKernel } | undefined {
+  const e = instance(mem);
+  return e && { accumulate: e.accumulate as RowKernel, update: e.update as RowKernel };
+}
+
+/** A row kernel's signature: `(q, u, us, m, c0, c1, c2, c3)`, offsets in bytes. */
+export type RowKernel = (
+  q: number,
+  u: number,
+  us: number,
+  m: number,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+) => void;
 
 /** An instance of the gemm tile kernel over `mem`, or undefined (as {@link rotationKernel}). */
 export function tileKernel(mem: WebAssembly.Memory): TileKernel | undefined {

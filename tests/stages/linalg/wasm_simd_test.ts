@@ -31,13 +31,19 @@ Deno.test("rotationKernel: one rotation on a row pair, by hand", () => {
   assert.deepEqual([...w.subarray(4)], new Array(w.length - 4).fill(0), "padding pairs stay 0");
 });
 
-Deno.test("tridiagonalQl: the SIMD kernel gives bit-identical eigenvectors to the scalar one", () => {
+Deno.test("householderQ and tridiagonalQl: the SIMD kernels give bit-identical results to the scalar ones", () => {
   for (const n of [8, 9, 61, 200]) {
     const r = rng(n);
     const a = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = r() - 0.5;
     const { d, e, tau } = tridiagonalize(a, n);
     const q = householderQ(a, n, tau);
+    const prevQ = useWasmSimd(false);
+    try {
+      assert.deepEqual(householderQ(a, n, tau), q, `n = ${n}: Q, scalar vs SIMD rows`);
+    } finally {
+      useWasmSimd(prevQ);
+    }
     const runs = [true, false].map((on) => {
       const prev = useWasmSimd(on);
       try {
