@@ -12,7 +12,7 @@
  * register, four rows at a time), while that row is in cache.
  * @module
  */
-import { rotationKernel, rowKernels } from "./wasm_simd.ts";
+import { fusedKernel, rotationKernel, rowKernels } from "./wasm_simd.ts";
 
 /** Eigenvalues (unordered) and eigenvectors (column i of the row-major `n × n` `vectors`). */
 export interface SymEigResult {
@@ -37,15 +37,26 @@ function hypot(a: number, b: number): number {
  * `tau[k]` its scale (`H_k = I − τ v vᵀ`). `d` gets T's diagonal, `e[k] = T[k][k+1]` (`e[n−1] = 0`).
  */
 export function tridiagonalize(
-  a: Float64Array,
+  input: Float64Array,
   n: number,
 ): { d: Float64Array; e: Float64Array; tau: Float64Array } {
   const d = new Float64Array(n), e = new Float64Array(n), tau = new Float64Array(n);
   if (n === 0) return { d, e, tau };
-  d[0] = a[0];
+  d[0] = input[0];
   if (n === 1) return { d, e, tau };
-  let v = new Float64Array(n), vn = new Float64Array(n);
-  let p = new Float64Array(n), pn = new Float64Array(n);
+  // With the SIMD kernel: the matrix and the four work vectors in wasm memory (copied back at
+  // the end), `*Off` their byte offsets.
+  const nn = n * n;
+  const mem = n >= 16
+    ? new WebAssembly.Memory({ initial: Math.ceil(((nn + 4 * n) * 8) / 65536) })
+    : undefined;
+  const fused = mem && fusedKernel(mem);
+  const buf = fused ? mem!.buffer : new ArrayBuffer((nn + 4 * n) * 8);
+  const a = fused ? new Float64Array(buf, 0, nn) : input;
+  if (fused) a.set(input);
+  let v = new Float64Array(buf, nn * 8, n), vn = new Float64Array(buf, (nn + n) * 8, n);
+  let p = new Float64Array(buf, (nn + 2 * n) * 8, n),
+    pn = new Float64Array(buf, (nn + 3 * n) * 8, n);
 
   /** Reflector from row k (columns k+1…); fills `out` and row k; returns τ. */
   const house = (k: number, out: Float64Array): number => {
@@ -95,7 +106,23 @@ export function tridiagonalize(
         const dii = a[ro + i] - 2 * vi * wi;
         a[ro + i] = dii;
         let sum = dii * vni;
-        for (let j = i + 1; j < n; j++) {
+        let j = i + 1;
+        if (fused) {
+          const cnt = (n - j) & ~1;
+          sum += fused(
+            (ro + j) * 8,
+            p.byteOffset + j * 8,
+            v.byteOffset + j * 8,
+            vn.byteOffset + j * 8,
+            pn.byteOffset + j * 8,
+            cnt,
+            vi,
+            wi,
+            vni,
+          );
+          j += cnt;
+        }
+        for (; j < n; j++) {
           const s = a[ro + j] - vi * p[j] - wi * v[j];
           a[ro + j] = s;
           sum += s * vn[j];
@@ -119,6 +146,7 @@ export function tridiagonalize(
     [v, vn] = [vn, v];
     [p, pn] = [pn, p];
   }
+  if (fused) input.set(a);
   return { d, e, tau };
 }
 

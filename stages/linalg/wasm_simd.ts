@@ -324,10 +324,85 @@ function rowBody(update: boolean): number[] {
   return code;
 }
 
+/**
+ * The fused row of `tridiagonalize`: params 0 a, 1 p, 2 v, 3 vn, 4 pn (byte offsets), 5 m (even
+ * count), 6 vi, 7 wi, 8 vni (f64). For each j: `s = a[j] − vi·p[j] − wi·v[j]; a[j] = s;
+ * pn[j] += s·vni`, and returns Σ s·vn[j] (summed in two lanes, then added).
+ */
+function fusedBody(): number[] {
+  const F = { a: 0, p: 1, v: 2, vn: 3, pn: 4, m: 5, end: 9 };
+  const kvi = 10, kwi = 11, kvni = 12, acc = 13, sv = 14;
+  const code: number[] = [
+    ...get(6),
+    0xfd,
+    0x14,
+    ...set(kvi),
+    ...get(7),
+    0xfd,
+    0x14,
+    ...set(kwi),
+    ...get(8),
+    0xfd,
+    0x14,
+    ...set(kvni),
+    ...get(F.a),
+    ...get(F.m),
+    ...i32c(3),
+    ...shl,
+    ...add,
+    ...set(F.end),
+    ...block,
+    ...loop,
+    ...get(F.a),
+    ...get(F.end),
+    ...geU,
+    ...brIf(1),
+    // s = (a − vi·p) − wi·v; a = s
+    ...get(F.a),
+    ...get(F.a),
+    ...vload(),
+    ...get(kvi),
+    ...get(F.p),
+    ...vload(),
+    ...fmul,
+    ...fsub,
+    ...get(kwi),
+    ...get(F.v),
+    ...vload(),
+    ...fmul,
+    ...fsub,
+    ...tee(sv),
+    ...vstore(),
+    // acc += s·vn
+    ...get(acc),
+    ...get(sv),
+    ...get(F.vn),
+    ...vload(),
+    ...fmul,
+    ...fadd,
+    ...set(acc),
+    // pn += s·vni
+    ...get(F.pn),
+    ...get(F.pn),
+    ...vload(),
+    ...get(sv),
+    ...get(kvni),
+    ...fmul,
+    ...fadd,
+    ...vstore(),
+  ];
+  for (const ptr of [F.a, F.p, F.v, F.vn, F.pn]) {
+    code.push(...get(ptr), ...i32c(16), ...add, ...set(ptr));
+  }
+  code.push(...br(0), ...end, ...end);
+  code.push(...get(acc), 0xfd, 0x21, 0, ...get(acc), 0xfd, 0x21, 1, 0xa0, ...end);
+  return code;
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const F64 = 0x7c;
   const type = [
-    3,
+    4,
     0x60,
     8,
     ...Array(8).fill(I32),
@@ -347,7 +422,16 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     F64,
     F64,
     0,
+    0x60,
+    9,
+    ...Array(6).fill(I32),
+    F64,
+    F64,
+    F64,
+    1,
+    F64,
   ];
+  const fn5 = [2, 1, I32, 5, V128, ...fusedBody()];
   const fn3 = [2, 4, I32, 5, V128, ...rowBody(false)];
   const fn4 = [2, 4, I32, 5, V128, ...rowBody(true)];
   const imports = [1, ...name("env"), ...name("mem"), 0x02, 0x00, 1];
@@ -365,8 +449,11 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00,
     ...section(1, type),
     ...section(2, imports),
-    ...section(3, [4, 0, 1, 2, 2]),
+    ...section(3, [5, 0, 1, 2, 2, 3]),
     ...section(7, [
+      5,
+      ...name("fused"),
+      0x00,
       4,
       ...name("sweeps"),
       0x00,
@@ -382,8 +469,8 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
       3,
     ]),
     ...section(10, [
-      4,
-      ...[fn, fn2, fn3, fn4].flatMap((f) => [...uleb(f.length), ...f]),
+      5,
+      ...[fn, fn2, fn3, fn4, fn5].flatMap((f) => [...uleb(f.length), ...f]),
     ]),
   ]);
 }
@@ -420,6 +507,24 @@ export function rowKernels(
   const e = instance(mem);
   return e && { accumulate: e.accumulate as RowKernel, update: e.update as RowKernel };
 }
+
+/** The fused row kernel of `tridiagonalize` (see `fusedBody`), over `mem`, or undefined. */
+export function fusedKernel(mem: WebAssembly.Memory): FusedKernel | undefined {
+  return instance(mem)?.fused as FusedKernel | undefined;
+}
+
+/** `fused(a, p, v, vn, pn, m, vi, wi, vni)` → Σ s·vn (offsets in bytes, m even). */
+export type FusedKernel = (
+  a: number,
+  p: number,
+  v: number,
+  vn: number,
+  pn: number,
+  m: number,
+  vi: number,
+  wi: number,
+  vni: number,
+) => number;
 
 /** A row kernel's signature: `(q, u, us, m, c0, c1, c2, c3)`, offsets in bytes. */
 export type RowKernel = (

@@ -82,3 +82,26 @@ Deno.test("gemm tile: the SIMD kernel gives bit-identical products to the scalar
   }, { transA: false, transB: false });
   assert.deepEqual([...c], [19, 22, 43, 50]);
 });
+
+Deno.test("tridiagonalize: the SIMD fused row agrees with the scalar one to rounding", () => {
+  const n = 70, r = rng(3);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = r() - 0.5;
+  const runs = [true, false].map((on) => {
+    const prev = useWasmSimd(on);
+    try {
+      const w = a.slice();
+      return { ...tridiagonalize(w, n), w };
+    } finally {
+      useWasmSimd(prev);
+    }
+  });
+  for (const key of ["d", "e", "tau", "w"] as const) {
+    let worst = 0;
+    for (let i = 0; i < runs[0][key].length; i++) {
+      worst = Math.max(worst, Math.abs(runs[0][key][i] - runs[1][key][i]));
+    }
+    assert.ok(worst < 1e-12, `${key}: ${worst}`);
+  }
+  assert.notDeepEqual(runs[0].w, a, "the reflectors were written back into the input");
+});
