@@ -9,7 +9,7 @@
  * the runtime has no wasm SIMD, in JavaScript with its 16 running sums in locals (registers).
  * @module
  */
-import { type TileKernel, tileKernel } from "./wasm_simd.ts";
+import { simdMemory, type TileKernel, tileKernel } from "./wasm_simd.ts";
 
 /** Inner-dimension block: a packed 4-row panel of `KC` steps is 8 KiB. */
 const KC = 256;
@@ -152,19 +152,24 @@ function productABt(a: Strided, b: Strided, lowerOnly: boolean): Float64Array {
   const shared = lowerOnly && a === b;
   // Packed panels in wasm memory when the SIMD tile is available, plain arrays otherwise.
   const aLen = mp * k, bLen = shared ? 0 : np * k;
-  const mem = new WebAssembly.Memory({ initial: Math.ceil(((aLen + bLen) * 8 + 128) / 65536) });
-  const tile = tileKernel(mem);
+  const mem = simdMemory((aLen + bLen) * 8 + 128);
+  const tile = mem && tileKernel(mem);
   const simd: Simd | undefined = tile && {
     tile,
     aByte: 0,
     bByte: shared ? 0 : aLen * 8,
     outByte: (aLen + bLen) * 8,
-    out: new Float64Array(mem.buffer, (aLen + bLen) * 8, 16),
+    out: new Float64Array(mem!.buffer, (aLen + bLen) * 8, 16),
   };
-  const ap = pack(a, tile ? new Float64Array(mem.buffer, 0, aLen) : new Float64Array(aLen));
-  const bp = shared
-    ? ap
-    : pack(b, tile ? new Float64Array(mem.buffer, aLen * 8, bLen) : new Float64Array(bLen));
+  // (pack leaves padding rows alone: arena views are cleared first)
+  const ap = pack(
+    a,
+    tile ? new Float64Array(mem!.buffer, 0, aLen).fill(0) : new Float64Array(aLen),
+  );
+  const bp = shared ? ap : pack(
+    b,
+    tile ? new Float64Array(mem!.buffer, aLen * 8, bLen).fill(0) : new Float64Array(bLen),
+  );
   for (let j0 = 0; j0 < np; j0 += NC) {
     const j1 = Math.min(np, j0 + NC);
     // Under lowerOnly, row panels above this column block contribute nothing.

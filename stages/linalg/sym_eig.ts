@@ -12,7 +12,7 @@
  * register, four rows at a time), while that row is in cache.
  * @module
  */
-import { fusedKernel, rotationKernel, rowKernels } from "./wasm_simd.ts";
+import { fusedKernel, rotationKernel, rowKernels, simdMemory } from "./wasm_simd.ts";
 
 /** Eigenvalues (unordered) and eigenvectors (column i of the row-major `n × n` `vectors`). */
 export interface SymEigResult {
@@ -47,9 +47,7 @@ export function tridiagonalize(
   // With the SIMD kernel: the matrix and the four work vectors in wasm memory (copied back at
   // the end), `*Off` their byte offsets.
   const nn = n * n;
-  const mem = n >= 16
-    ? new WebAssembly.Memory({ initial: Math.ceil(((nn + 4 * n) * 8) / 65536) })
-    : undefined;
+  const mem = n >= 16 ? simdMemory((nn + 4 * n) * 8) : undefined;
   const fused = mem && fusedKernel(mem);
   const buf = fused ? mem!.buffer : new ArrayBuffer((nn + 4 * n) * 8);
   const a = fused ? new Float64Array(buf, 0, nn) : input;
@@ -179,11 +177,13 @@ function symvUpper(
 export function householderQ(a: Float64Array, n: number, tau: Float64Array): Float64Array {
   const B = 4;
   // Q and U in wasm memory for the SIMD row kernels when they are available.
-  const mem = new WebAssembly.Memory({ initial: Math.ceil(((n * n + B * n) * 8 + 16) / 65536) });
-  const simd = n >= 16 ? rowKernels(mem) : undefined;
-  const q = simd ? new Float64Array(mem.buffer, 0, n * n) : new Float64Array(n * n);
-  const u = simd ? new Float64Array(mem.buffer, n * n * 8, B * n) : new Float64Array(B * n); // U = T Vᵀ Q, row r at r·n
+  const mem = n >= 16 ? simdMemory((n * n + B * n) * 8) : undefined;
+  const simd = mem && rowKernels(mem);
+  const q = simd ? new Float64Array(mem!.buffer, 0, n * n) : new Float64Array(n * n);
+  // U = T Vᵀ Q, row r at r·n
+  const u = simd ? new Float64Array(mem!.buffer, n * n * 8, B * n) : new Float64Array(B * n);
   const uByte = n * n * 8, us = n * 8, m2Mask = ~1;
+  q.fill(0); // the arena is reused: clear it
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
   const vm = new Float64Array(n * B); // V, row i − s at (i − s)·B
   const t = new Float64Array(B * B);
@@ -258,7 +258,7 @@ export function householderQ(a: Float64Array, n: number, tau: Float64Array): Flo
       }
     }
   }
-  return q;
+  return simd ? q.slice() : q; // out of the shared wasm arena
 }
 
 /** Sweeps applied to V per pass over its rows. */
@@ -364,11 +364,12 @@ function simdRotations(v: Float64Array, n: number):
   const wLen = pairs * 2 * n;
   const lsOff = wLen * 8, msOff = lsOff + SWEEP_BATCH * 4, csOff = msOff + SWEEP_BATCH * 4;
   const ssOff = csOff + SWEEP_BATCH * n * 8, bytes = ssOff + SWEEP_BATCH * n * 8;
-  const mem = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const kernel = rotationKernel(mem);
-  if (!kernel) return undefined;
+  const mem = simdMemory(bytes);
+  const kernel = mem && rotationKernel(mem);
+  if (!mem || !kernel) return undefined;
   const buf = mem.buffer;
   const w = new Float64Array(buf, 0, wLen);
+  w.fill(0); // padding rows must be zero; the arena is reused
   for (let r = 0; r < n; r++) {
     const base = (r >> 1) * 2 * n + (r & 1), ro = r * n;
     for (let i = 0; i < n; i++) w[base + 2 * i] = v[ro + i];

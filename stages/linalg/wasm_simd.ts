@@ -543,7 +543,28 @@ export function tileKernel(mem: WebAssembly.Memory): TileKernel | undefined {
   return instance(mem)?.tile as TileKernel | undefined;
 }
 
-function instance(mem: WebAssembly.Memory): WebAssembly.Exports | undefined {
+/** Requests above this many bytes get a memory of their own, freed with it. */
+const ARENA_MAX = 64 * 2 ** 20;
+let arena: WebAssembly.Memory | undefined;
+const instances = new WeakMap<WebAssembly.Memory, WebAssembly.Exports>();
+
+/**
+ * Wasm memory of at least `bytes` for one kernel call sequence, or undefined when the kernels are
+ * unavailable or turned off. Up to 64 MiB it is one process-wide arena (grown as needed, so small
+ * problems do not pay for a new memory and instance each call); the caller owns it until it
+ * returns and must copy its results out. Views on an earlier `buffer` are invalid after a call.
+ */
+export function simdMemory(bytes: number): WebAssembly.Memory | undefined {
+  if (!wasmEnabled || !compile()) return undefined;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (bytes > ARENA_MAX) return new WebAssembly.Memory({ initial: pages });
+  if (!arena) arena = new WebAssembly.Memory({ initial: pages });
+  const have = arena.buffer.byteLength / 65536;
+  if (have < pages) arena.grow(pages - have);
+  return arena;
+}
+
+function compile(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
       const bytes = moduleBytes();
@@ -552,8 +573,18 @@ function instance(mem: WebAssembly.Memory): WebAssembly.Exports | undefined {
       compiled = null;
     }
   }
-  if (!compiled || !wasmEnabled) return undefined;
-  return new WebAssembly.Instance(compiled, { env: { mem } }).exports;
+  return compiled;
+}
+
+function instance(mem: WebAssembly.Memory): WebAssembly.Exports | undefined {
+  const module = compile();
+  if (!module || !wasmEnabled) return undefined;
+  let e = instances.get(mem);
+  if (!e) {
+    e = new WebAssembly.Instance(module, { env: { mem } }).exports;
+    instances.set(mem, e);
+  }
+  return e;
 }
 
 let wasmEnabled = true;
