@@ -7,8 +7,8 @@
  * for a top-k subset with k < n/2),
  * {@link genSymEig} is `dsygvd` and {@link cholesky} is `dpotrf`; otherwise the pure-TypeScript
  * path runs (`sym_eig.ts` for the symmetric eigenproblem — Householder tridiagonalisation and
- * implicit QL on flat row-major arrays — and Cholesky and the triangular solves written here on
- * `Float64Array`s). The SVD is ml-matrix's on both backends.
+ * implicit QL on flat row-major arrays, its hot loops as wasm SIMD kernels — and Cholesky and the
+ * triangular solves written here on `Float64Array`s). The SVD is ml-matrix's on both backends.
  *
  * Conventions, the same on both backends so that results agree across them: eigenvalues
  * descending (ties keep the solver's order), and each eigenvector's sign fixed by
