@@ -6,7 +6,8 @@
  * Backends (see `backend.ts`): with a system LAPACK loaded, {@link symEig} is `dsyevd` (`dsyevr`
  * for a top-k subset with k < n/2),
  * {@link genSymEig} is `dsygvd` and {@link cholesky} is `dpotrf`; otherwise the pure-TypeScript
- * path runs (ml-matrix's `EigenvalueDecomposition` for the symmetric eigenproblem, Cholesky and the
+ * path runs (`sym_eig.ts` for the symmetric eigenproblem — Householder tridiagonalisation and
+ * implicit QL on flat row-major arrays, its hot loops as wasm SIMD kernels — and Cholesky and the
  * triangular solves written here on `Float64Array`s). The SVD is ml-matrix's on both backends.
  *
  * Conventions, the same on both backends so that results agree across them: eigenvalues
@@ -14,9 +15,10 @@
  * {@link fixSigns} (its first entry within a relative 1e-6 of its largest magnitude is positive).
  * @module
  */
-import { EigenvalueDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { SingularValueDecomposition } from "ml-matrix";
 import { activeLapack } from "./backend.ts";
 import { fromMl, type Matrix, toMl, zeros } from "./matrix.ts";
+import { symEigTs } from "./sym_eig.ts";
 
 /** Eigenvalues (descending) and eigenvectors (columns, in the same order). */
 export interface Eigen {
@@ -139,11 +141,9 @@ export function symEig(a: Matrix, options: { k?: number } = {}): Eigen {
     if (info !== 0) throw new Error(`symEig: LAPACK dsyevd failed (info = ${info})`);
     return orderedColumnMajor(w, s, k);
   }
-  const evd = new EigenvalueDecomposition(toMl({ rows: n, cols: n, data: s }), {
-    assumeSymmetric: true,
-  });
-  const v = fromMl(evd.eigenvectorMatrix);
-  return ordered(evd.realEigenvalues, { rows: n, vector: (i, r) => v.data[r * n + i] }, k);
+  const evd = symEigTs(s, n);
+  const v = evd.vectors;
+  return ordered(evd.values, { rows: n, vector: (i, r) => v[r * n + i] }, k);
 }
 
 /**

@@ -5,8 +5,9 @@
  *
  * Products of at least {@link BLAS_MIN_FLOPS} multiply-adds ({@link matmul}, {@link crossprod},
  * {@link gram}, {@link gemm}) go to BLAS `dgemm`/`dsyrk` when the LAPACK backend is active
- * (`backend.ts`); smaller ones — every product of the Wikipedia feature release's 128/10-d views —
- * stay on the loops here on both backends, so their rounding does not depend on the backend.
+ * (`backend.ts`) and to the packed, register-tiled kernels of `gemm.ts` on the TypeScript backend;
+ * smaller ones — every product of the Wikipedia feature release's 128/10-d views — stay on the
+ * loops here on both backends, so their rounding does not depend on the backend.
  * @module
  */
 import { Matrix as MlMatrixClass } from "ml-matrix";
@@ -15,6 +16,7 @@ import { Matrix as MlMatrixClass } from "ml-matrix";
 export type MlMatrix = MlMatrixClass;
 import { activeLapack } from "./backend.ts";
 import type { Lapack } from "./lapack.ts";
+import { gemmPacked, syrkPacked } from "./gemm.ts";
 
 /** A dense row-major matrix of float64, the working type of the numerics. */
 export interface Matrix {
@@ -116,6 +118,11 @@ export function gemm(
   const alpha = options.alpha ?? 1;
   const blas = blasFor(m * n * k);
   if (!blas) {
+    if (m * n * k >= BLAS_MIN_FLOPS) {
+      const out = { rows: m, cols: n, data: gemmPacked(a, b, { transA: tA, transB: tB }) };
+      if (alpha !== 1) { for (let i = 0; i < out.data.length; i++) out.data[i] *= alpha; }
+      return out;
+    }
     const out = tA
       ? crossprodLoops(a, tB ? transpose(b) : b)
       : matmulLoops(a, tB ? transpose(b) : b);
@@ -142,7 +149,7 @@ export function gemm(
 /** Matrix product `a · b`. */
 export function matmul(a: Matrix, b: Matrix): Matrix {
   checkInner(a, b, "matmul", a.cols, b.rows);
-  if (blasFor(a.rows * a.cols * b.cols)) return gemm(a, b);
+  if (a.rows * a.cols * b.cols >= BLAS_MIN_FLOPS) return gemm(a, b);
   return matmulLoops(a, b);
 }
 
@@ -165,7 +172,7 @@ function matmulLoops(a: Matrix, b: Matrix): Matrix {
 /** `aᵀ · b` without forming the transpose (a is N×p, b is N×q, the result p×q). */
 export function crossprod(a: Matrix, b: Matrix): Matrix {
   checkInner(a, b, "crossprod", a.rows, b.rows);
-  if (blasFor(a.rows * a.cols * b.cols)) return gemm(a, b, { transA: true });
+  if (a.rows * a.cols * b.cols >= BLAS_MIN_FLOPS) return gemm(a, b, { transA: true });
   return crossprodLoops(a, b);
 }
 
@@ -188,9 +195,11 @@ function crossprodLoops(a: Matrix, b: Matrix): Matrix {
 /** The Gram matrix `aᵀa` (exactly symmetric). */
 export function gram(a: Matrix): Matrix {
   const p = a.cols;
+  const big = a.rows * p * p / 2 >= BLAS_MIN_FLOPS;
+  const blas = big ? activeLapack() : undefined;
+  if (big && !blas) return { rows: p, cols: p, data: syrkPacked(a, { transA: true }) };
   const out = zeros(p, p);
   const A = a.data, C = out.data;
-  const blas = blasFor(a.rows * p * p / 2);
   if (blas) {
     // Row-major A read column-major is Aᵀ (p × N): dsyrk without transpose gives AᵀA; its upper
     // triangle (column-major) is the lower one row-major, mirrored below.
