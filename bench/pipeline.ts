@@ -4,9 +4,13 @@
  *    in-process and as a fresh `deno run` process;
  * 2. streaming sha256 throughput against `sha256sum` on the same 1 GiB file (target ≥ 0.8×);
  * 3. engine scaling (issue 14), in-process: validating a 10k-stage pipeline (target ≤ 3 s),
- *    parsing a 32k-entry pipeline.yaml, and expanding + scheduling (upstream closure and
- *    topological order) a 100k-stage matrix (target ≤ 5 s). `bench/pipeline.ts scaling` runs
- *    only these.
+ *    parsing a 32k-entry pipeline.yaml, and expanding + scheduling (upstream closure, topological
+ *    order and the runner's scheduler over stages that finish at once) a 100k-stage matrix
+ *    (target ≤ 5 s). `bench/pipeline.ts scaling` runs only these;
+ * 4. start-up (issue 14): a no-op `reproduce quick` of the real pipeline.yaml against a store in
+ *    which quick is built (`BENCH_QUICK_STORE`, default the project's `artifacts/`; skipped, saying
+ *    how to build one, when quick is not fresh there), and `dag` and `status`, each as a fresh
+ *    `deno run` minus `deno eval 1` (target ≤ 0.3 s). `bench/pipeline.ts startup` runs only these.
  *
  * Everything is generated in a temp dir and deleted afterwards.
  * `deno run -A bench/pipeline.ts` runs it; `bench/pipeline.ts cli ...` is the toy CLI it times.
@@ -14,6 +18,7 @@
  */
 import { main } from "../pipeline/cli.ts";
 import { topoOrder, upstreamClosure } from "../pipeline/dag.ts";
+import { scheduleStages } from "../pipeline/schedule.ts";
 import { parsePipeline, type Pipeline } from "../pipeline/spec.ts";
 import process from "node:process";
 import { sha256File } from "../pipeline/hash.ts";
@@ -140,13 +145,28 @@ function bestOf(k: number, f: () => void): { wall: number; cpu: number } {
   return best;
 }
 
+/** {@link bestOf} for an async `f`. */
+async function bestOfAsync(
+  k: number,
+  f: () => Promise<void>,
+): Promise<{ wall: number; cpu: number }> {
+  let best = { wall: Infinity, cpu: Infinity };
+  for (let i = 0; i < k; i++) {
+    const t = performance.now(), c = process.cpuUsage();
+    await f();
+    const wall = performance.now() - t, used = process.cpuUsage(c);
+    if (wall < best.wall) best = { wall, cpu: (used.user + used.system) / 1000 };
+  }
+  return best;
+}
+
 /** `1234 ms wall (1100 ms CPU)`: on a shared box the CPU time is the steadier figure. */
 function fmtTime(t: { wall: number; cpu: number }): string {
   return `${t.wall.toFixed(0)} ms wall (${t.cpu.toFixed(0)} ms CPU)`;
 }
 
-/** The engine-scaling figures of issue 14 (spec phases and DAG only; no store, no runner). */
-export function benchScaling(): void {
+/** The engine-scaling figures of issue 14 (spec phases, DAG and scheduler; no store, no runner). */
+export async function benchScaling(): Promise<void> {
   const options = { file: "bench.yaml", registry };
   for (const [n, what, target] of [[10_000, "validate", 3000], [32_768, "parse", 0]] as const) {
     const text = entriesPipeline(n);
@@ -157,7 +177,7 @@ export function benchScaling(): void {
         (text.length / 1e6).toFixed(1)
       } MB, ${stages} stages, ` +
         `chain depth ${n}, ${Math.floor(n / 10) - 1} glob inputs): ${fmtTime(t)}${
-          target ? ` (target ≤ ${target} ms)` : ""
+          target ? ` (target ≤ ${target} ms wall: ${t.wall <= target ? "met" : "NOT met"})` : ""
         }`,
     );
   }
@@ -165,16 +185,135 @@ export function benchScaling(): void {
   let pipeline: Pipeline | undefined;
   const parse = bestOf(2, () => (pipeline = parsePipeline(text, options)));
   const p = pipeline!;
-  let order = 0;
+  let order: string[] = [];
   const sched = bestOf(3, () => {
-    order = topoOrder(p.graph, { only: upstreamClosure(p.graph, p.targets.get("top")!) }).length;
+    order = topoOrder(p.graph, { only: upstreamClosure(p.graph, p.targets.get("top")!) });
   });
+  // The runner's scheduler (pipeline/run.ts → scheduleStages) over stages that finish at once:
+  // what scheduling costs beyond the stages' own work (keys, store lookups).
+  const jobs = 4;
+  let ran = 0;
+  const run = bestOfAsync(3, async () => {
+    ran = 0;
+    await scheduleStages(order, p.graph, {
+      jobs,
+      results: new Map<string, number>(),
+      run: () => Promise.resolve(++ran),
+      unreachable: () => -1,
+    });
+  });
+  const runner = await run;
+  const total = parse.wall + sched.wall + runner.wall;
   console.log(
     `100k-stage matrix (1000 × 100, 1000 capture-pattern gathers, one join): ${p.stages.size} ` +
-      `stages; expand + validate ${fmtTime(parse)}; closure + topological order of ${order} ` +
-      `stages ${fmtTime(sched)}; total ${(parse.wall + sched.wall).toFixed(0)} ms wall ` +
-      `(target ≤ 5000 ms)`,
+      `stages; expand + validate ${
+        fmtTime(parse)
+      }; closure + topological order of ${order.length} ` +
+      `stages ${fmtTime(sched)}; the runner's scheduler (--jobs ${jobs}) starting ${ran} stages ` +
+      `${fmtTime(runner)}; total ${total.toFixed(0)} ms wall, ${
+        (parse.cpu + sched.cpu + runner.cpu).toFixed(0)
+      } ms CPU (target ≤ 5000 ms wall: ${total <= 5000 ? "met" : "NOT met"})`,
   );
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Runs `deno <args>` from the project root; returns its wall ms and stdout (throws on failure). */
+async function denoRun(args: string[]): Promise<[number, string]> {
+  const t = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const ms = performance.now() - t;
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `deno ${args.join(" ")}: exit ${out.code}\n${text}\n${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return [ms, text];
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Start-up (issue 14): fresh `deno run -A cli.ts` processes against the real pipeline.yaml, each
+ * minus `deno eval 1` (the runtime's own start), rounds interleaved so that load hits all alike.
+ * The no-op `reproduce quick` needs a store in which quick is built (`BENCH_QUICK_STORE`).
+ */
+export async function benchStartup(rounds = 7): Promise<void> {
+  const store = Deno.env.get("BENCH_QUICK_STORE") ?? `${ROOT}artifacts`;
+  const empty = await Deno.makeTempDir({ prefix: "bench-startup-" });
+  try {
+    const [, dry] = await denoRun([
+      "run",
+      "-A",
+      "cli.ts",
+      "reproduce",
+      "quick",
+      "--dry-run",
+      "--artifacts",
+      store,
+    ]).catch((e) => [0, `(failed: ${e})`] as [number, string]);
+    const cached = Number(/(\d+) cached/.exec(dry)?.[1] ?? 0);
+    const fresh = cached > 0 && !/^would /m.test(dry) && !/failed/.test(dry);
+    const cmds: Record<string, string[]> = {
+      "deno eval 1": ["eval", "1"],
+      "dag": ["run", "-A", "cli.ts", "dag"],
+      "status (empty store)": ["run", "-A", "cli.ts", "status", "--artifacts", empty],
+    };
+    if (fresh) {
+      cmds["no-op reproduce quick"] = [
+        "run",
+        "-A",
+        "cli.ts",
+        "reproduce",
+        "quick",
+        "--artifacts",
+        store,
+      ];
+    }
+    const times: Record<string, number[]> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, args] of Object.entries(cmds)) {
+        const [ms, out] = await denoRun(args);
+        if (name.startsWith("no-op") && !new RegExp(`${cached} cached`).test(out)) {
+          throw new Error(`not a no-op run:\n${out}`);
+        }
+        (times[name] ??= []).push(ms);
+      }
+    }
+    const base = median(times["deno eval 1"]);
+    console.log(
+      `start-up, median of ${rounds} interleaved rounds: deno eval 1 ${base.toFixed(0)} ms`,
+    );
+    for (const name of Object.keys(cmds).slice(1)) {
+      const m = median(times[name]);
+      const over = m - base;
+      console.log(
+        `  ${name}: ${m.toFixed(0)} ms, ${over.toFixed(0)} ms over deno eval 1${
+          name.startsWith("no-op")
+            ? ` (${cached} stages cached; target ≤ 300 ms: ${over <= 300 ? "met" : "NOT met"})`
+            : ""
+        }`,
+      );
+    }
+    if (!fresh) {
+      console.log(
+        `  no-op reproduce quick: not measured: quick is not built in ${store}; build it with ` +
+          `\`deno run -A cli.ts reproduce quick --artifacts DIR\` and rerun with BENCH_QUICK_STORE=DIR`,
+      );
+    }
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
 }
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -185,7 +324,8 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 /** Runs both benchmarks and prints the figures. */
 export async function bench(): Promise<void> {
-  benchScaling();
+  await benchScaling();
+  await benchStartup();
   const dir = await Deno.makeTempDir({ prefix: "bench-pipeline-" });
   try {
     const pipeline = `${dir}/pipeline.yaml`;
@@ -273,6 +413,7 @@ export async function bench(): Promise<void> {
 
 if (import.meta.main) {
   if (Deno.args[0] === "cli") Deno.exit(await main(Deno.args.slice(1), { registry }));
-  else if (Deno.args[0] === "scaling") benchScaling();
+  else if (Deno.args[0] === "scaling") await benchScaling();
+  else if (Deno.args[0] === "startup") await benchStartup();
   else await bench();
 }

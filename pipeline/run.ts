@@ -11,6 +11,7 @@ import type { StageVerdict } from "./types.ts";
 import type { Executor, ReadyStage } from "./executor/mod.ts";
 import { formatDuration, LocalExecutor } from "./executor/local.ts";
 import type { Remote } from "./remote/mod.ts";
+import { scheduleStages } from "./schedule.ts";
 
 /** How a stage ended in a run. */
 export type RunState = "cached" | "done" | "failed" | "skipped" | "would-run" | "cancelled";
@@ -205,14 +206,16 @@ export async function runStages(
   }
   const startedAt = new Map<string, number>();
   let begun = 0;
+  // The recorded times of the stages that have not started, and the stages started and not
+  // finished: kept as stages start and finish, so that each line costs O(jobs), not O(stages).
+  let notStartedLeft = 0;
+  for (const n of order) notStartedLeft += recorded.get(n) ?? 0;
+  const runningStarted = new Set<string>();
   const overall = (): string => {
     const now = performance.now();
-    let left = 0;
-    for (const n of order) {
-      if (results.has(n)) continue;
-      const d = recorded.get(n) ?? 0;
-      const t = startedAt.get(n);
-      left += t === undefined ? d : Math.max(0, d - (now - t));
+    let left = Math.max(0, notStartedLeft);
+    for (const n of runningStarted) {
+      left += Math.max(0, (recorded.get(n) ?? 0) - (now - startedAt.get(n)!));
     }
     left /= jobs;
     return `[stage ${begun}/${order.length}${
@@ -331,6 +334,8 @@ export async function runStages(
   async function execute(stage: ReadyStage): Promise<StageResult> {
     const { name, key } = stage;
     startedAt.set(name, performance.now());
+    notStartedLeft -= recorded.get(name) ?? 0;
+    runningStarted.add(name);
     begun++;
     progress.overall = `[stage ${begun}/${order.length}]`;
     say("running", name, `${key.slice(0, 12)}  ${overall()}`);
@@ -388,36 +393,26 @@ export async function runStages(
     }
   }
 
-  // scheduler
-  const waiting = [...order];
-  const running = new Map<string, Promise<void>>();
-  while (waiting.length || running.size) {
-    let started = false;
-    for (let i = 0; i < waiting.length && running.size < jobs; i++) {
-      const n = waiting[i];
-      const deps = (graph.get(n) ?? []).filter((d) => wanted.has(d));
-      if (!deps.every((d) => results.has(d))) continue;
-      waiting.splice(i--, 1);
-      started = true;
-      running.set(
-        n,
-        one(n).catch((e): StageResult => {
-          const error = String((e as Error)?.message ?? e);
-          say("failed", n, error);
-          return { name: n, state: "failed", duration_ms: 0, error };
-        }).then((r) => {
-          results.set(n, r);
-          running.delete(n);
-        }),
-      );
-    }
-    if (running.size) await Promise.race(running.values());
-    else if (!started && waiting.length) {
-      for (const n of waiting.splice(0)) {
-        results.set(n, { name: n, state: "skipped", duration_ms: 0, reason: "unreachable" });
-      }
-    }
-  }
+  await scheduleStages(order, graph, {
+    jobs,
+    results,
+    run: (n) =>
+      one(n).catch((e): StageResult => {
+        const error = String((e as Error)?.message ?? e);
+        say("failed", n, error);
+        return { name: n, state: "failed", duration_ms: 0, error };
+      }).then((r) => {
+        if (!startedAt.has(n)) notStartedLeft -= recorded.get(n) ?? 0;
+        else runningStarted.delete(n);
+        return r;
+      }),
+    unreachable: (n): StageResult => ({
+      name: n,
+      state: "skipped",
+      duration_ms: 0,
+      reason: "unreachable",
+    }),
+  });
   await project.store.cache.save().catch(() => {});
   const stages = order.map((n) => results.get(n)!);
   const ok = stages.every((r) =>

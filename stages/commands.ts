@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import type { DomainCommand, EngineApi, RunOption } from "../pipeline/types.ts";
-import { BACKEND_ORDER } from "./nn/backend.ts";
+import { BACKEND_ORDER } from "./nn/backend_names.ts";
 import { type CheckRow, readCheckResult, summaryLine } from "./formats/check_result.ts";
 import { collectRows, type MetricRow } from "./formats/metrics.ts";
 import { renderTerminalReport } from "./report/terminal.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Document, LineCounter, Node as YNode } from "yaml";
+import { toJS, type ToJSContext } from "yaml/util";
 import { type Diagnostic, PipelineError } from "./types.ts";
 
 /** The problems found so far in one pipeline file, located through the YAML node ranges. */
@@ -13,6 +14,8 @@ export class Diagnostics {
   /** Every problem, in the order found. */
   readonly list: Diagnostic[] = [];
   #lines: LineCounter;
+  /** Per document: its anchor and alias nodes, in document order (see {@link js}). */
+  #aliasNodes = new WeakMap<Document, ToJSContext["aliasResolveCache"]>();
 
   /** Problems of `file`, whose offsets `lines` turns into lines and columns. */
   constructor(file: string, lines: LineCounter) {
@@ -58,10 +61,28 @@ export class Diagnostics {
     if (this.failed) this.fail();
   }
 
-  /** `node` as plain JS; a problem (and `undefined`) when it cannot be converted. */
+  /**
+   * `node` as plain JS; a problem (and `undefined`) when it cannot be converted. The same as
+   * `node.toJS(doc)`, except that the list of the document's anchors and aliases, which the YAML
+   * library gathers with a walk over the whole document for every conversion that meets an alias,
+   * is gathered once per document: converting each stage's values was quadratic in the size of a
+   * document that uses `<<: *name`.
+   */
   js(doc: Document, node: unknown): unknown {
     try {
-      return (node as YNode).toJS(doc);
+      // The context Node.toJS builds (yaml 2, nodes/Node.js), plus the cached alias list.
+      const ctx: ToJSContext = {
+        anchors: new Map(),
+        aliasResolveCache: this.#aliasNodes.get(doc),
+        doc,
+        keep: true,
+        mapAsMap: false,
+        mapKeyWarned: false,
+        maxAliasCount: 100,
+      };
+      const res = toJS(node, "", ctx);
+      if (ctx.aliasResolveCache) this.#aliasNodes.set(doc, ctx.aliasResolveCache);
+      return res;
     } catch (e) {
       this.err(node, `YAML: ${(e as Error).message}`);
       return undefined;

@@ -11,12 +11,11 @@
 import { produceRowsResumable } from "../tensor_io/resumable_rows.ts";
 import type { ParamsOf, StageContext } from "../../pipeline/types.ts";
 import { defineKind, typedParam } from "../util/kind.ts";
-import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { resolveBackendName } from "../nn/backend_env.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
 import { caffePreprocess, decodeSquare, type ResizeKernel } from "./images.ts";
 import type { RawItems } from "./text.ts";
-import { buildAlexNet, readOnnxAlexNet } from "../nn/alexnet.ts";
-import { type FeatureExtractor, resnetExtractor } from "../nn/extractor.ts";
+import type { FeatureExtractor } from "../nn/extractor.ts";
 import type { ResNetConfig } from "../nn/resnet.ts";
 
 /** Options of {@link extractFeatures}. */
@@ -130,6 +129,14 @@ export const imageFeaturesKind = defineKind({
       );
     }
     const items = JSON.parse(await Deno.readTextFile(`${dataset}/items.json`)) as RawItems;
+    // tfjs loads with the stage, not with the CLI (README, "Start-up")
+    const [{ selectBackend }, { resnetExtractor }, { buildAlexNet, readOnnxAlexNet }] =
+      await Promise
+        .all([
+          import("../nn/backend.ts"),
+          import("../nn/extractor.ts"),
+          import("../nn/alexnet.ts"),
+        ]);
     const info = await selectBackend(ctx.env.backend ?? ctx.options.backend, { log: ctx.log });
     const bytes = await Deno.readFile(await weightsPath(ctx, p.weights));
     const extractor = p.model === "resnet50"

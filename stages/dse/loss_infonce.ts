@@ -7,8 +7,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** CLIP's initial temperature τ₀. */
-export const CLIP_TEMPERATURE = 0.07;
+/** CLIP's initial temperature τ₀ (defined in loss_catalog.ts, which loads no tfjs). */
+export { CLIP_TEMPERATURE } from "./loss_catalog.ts";
 /** CLIP's cap on the logit scale exp(t). */
 export const CLIP_MAX_SCALE = 100;
 

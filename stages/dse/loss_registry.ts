@@ -40,6 +40,7 @@ import {
 } from "./loss_xu.ts";
 import { type DseModel, glorotUniform, type LossKind, makeVariable } from "./model.ts";
 import type { Rng } from "../util/rng.ts";
+import { LOSS_INFO, LOSS_NAMES, type LossInfo } from "./loss_catalog.ts";
 
 /** A batch's embeddings and labels. */
 export interface LossBatch {
@@ -93,20 +94,8 @@ export interface LossOutput {
   scoresTxt: tf.Tensor2D;
 }
 
-/** One registered loss. */
-export interface LossSpec {
-  /** Name used in pipeline.yaml (`loss:`). */
-  name: LossKind;
-  /** Method label written to embedding.json. */
-  method: string;
-  /** Batches it needs. */
-  batching: "class-balanced" | "paired";
-  /** What the argmax of a score row predicts. */
-  predicts: "class" | "partner";
-  /** The formula's source and whether it is verified or our reading (README, docs/losses.md). */
-  source: string;
-  /** A one-line note for embedding.json. */
-  note: string;
+/** One registered loss: its {@link LossInfo} (stages/dse/loss_catalog.ts) and its code. */
+export interface LossSpec extends LossInfo {
   /** The loss of a batch. */
   compute(model: DseModel, batch: LossBatch, options: LossOptions): LossOutput;
   /**
@@ -178,12 +167,7 @@ function hinge(maxViolation: boolean): LossSpec["compute"] {
 /** The registry. DSE's class losses weigh each modality's batch-mean loss by ½. */
 export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
   s: {
-    name: "s",
-    method: "dse-s",
-    batching: "class-balanced",
-    predicts: "class",
-    source: "Kang et al. 2017, eq. 1 (verified: the paper)",
-    note: "S: softmax(Wx+b); centers.npy holds class means of the training embeddings",
+    ...LOSS_INFO.s,
     compute: (model, { img, txt, target }) => {
       const head = softmaxHead(model);
       return {
@@ -194,13 +178,7 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
   },
   cs: {
-    name: "cs",
-    method: "dse-cs",
-    batching: "class-balanced",
-    predicts: "class",
-    source: "Kang et al. 2017, eqs. 2–4 (verified: the paper)",
-    note:
-      "center loss ½‖x−c_y‖²; centers updated by Δc_j=Σ(c_j−x_i)/n_j, α, from both modalities' rows",
+    ...LOSS_INFO.cs,
     compute: (model, { img, txt, target }, { lambda }) => {
       const head = softmaxHead(model);
       const l = (x: tf.Tensor2D) => dseCSLoss(x, target, head, { lambda });
@@ -218,12 +196,7 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
   },
   ds: {
-    name: "ds",
-    method: "dse-ds",
-    batching: "class-balanced",
-    predicts: "class",
-    source: "Kang et al. 2017, eqs. 5–6 (verified: the paper)",
-    note: "DS: −log softmax(−‖x−c‖²)_y + λ‖x−c_y‖²; centers learned by gradient",
+    ...LOSS_INFO.ds,
     compute: (model, { img, txt, target }, { lambda }) => {
       const c = model.centers as unknown as tf.Tensor2D;
       const l = (x: tf.Tensor2D) => dseDSLoss(x, target, c, { lambda });
@@ -235,30 +208,15 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
   },
   vse0: {
-    name: "vse0",
-    method: "vse0",
-    batching: "paired",
-    predicts: "partner",
-    source: "Faghri et al. 2018, sum of hinges (verified: fartashf/vsepp model.py)",
-    note: "VSE0: Σ_ij [α−S_ii+S_ij]₊ + [α−S_jj+S_ij]₊ over in-batch negatives, cosine, summed",
+    ...LOSS_INFO.vse0,
     compute: hinge(false),
   },
   vsepp: {
-    name: "vsepp",
-    method: "vsepp",
-    batching: "paired",
-    predicts: "partner",
-    source: "Faghri et al. 2018, max of hinges (verified: fartashf/vsepp model.py)",
-    note: "VSE++: Σ_i max_j [α−S_ii+S_ij]₊ + Σ_j max_i [α−S_jj+S_ij]₊, cosine, summed",
+    ...LOSS_INFO.vsepp,
     compute: hinge(true),
   },
   infonce: {
-    name: "infonce",
-    method: "infonce",
-    batching: "paired",
-    predicts: "partner",
-    source: "Radford et al. 2021 (CLIP), symmetric InfoNCE (verified: the paper's pseudo-code)",
-    note: "InfoNCE: ½[CE(e^t S, diag) + CE(e^t Sᵀ, diag)], t learnable from log(1/0.07), e^t ≤ 100",
+    ...LOSS_INFO.infonce,
     compute: (model, { img, txt }) => {
       const s = cosineScores(img, txt);
       return {
@@ -269,13 +227,7 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
   },
   malali: {
-    name: "malali",
-    method: "malali",
-    batching: "paired",
-    predicts: "partner",
-    source: "Malali & Keller 2021 (our reading of the abstract; docs/losses.md)",
-    note: "Malali & Keller (our reading): adaptive-margin distance hinge + λ center loss + " +
-      "0.1 soft-quantization loss on L2-normalised embeddings; margin refined every step",
+    ...LOSS_INFO.malali,
     init: (rng, { dim, numClasses }) => ({
       centers: makeVariable(() => tf.zeros([numClasses, dim]), false),
       // One codeword per class (the "concepts" on a labelled dataset), Glorot-initialised.
@@ -310,13 +262,7 @@ export const LOSSES: Readonly<Record<LossKind, LossSpec>> = {
     },
   },
   xu: {
-    name: "xu",
-    method: "xu",
-    batching: "paired",
-    predicts: "partner",
-    source: "Xu et al. 2019 (our reading of the abstract; docs/losses.md)",
-    note: "Xu et al. (our reading): siamese text scorer (training texts only) gives fine-grained " +
-      "labels; weighted global loss σ²₊ + σ²₋ + λ[m − (μ₊ − μ₋)]₊ on cosine scores",
+    ...LOSS_INFO.xu,
     init: (_rng, { txtTrain, yTrain, seed, log }) => {
       const s = trainTextScorer(txtTrain, yTrain, { seed });
       log?.(
@@ -350,8 +296,7 @@ function malaliLossParts(
   return malaliLoss(batch, malaliState(model), { lambda: options.lambda, tau });
 }
 
-/** The names of the registered losses. */
-export const LOSS_NAMES: readonly LossKind[] = Object.keys(LOSSES) as LossKind[];
+export { LOSS_NAMES };
 
 /** The registered loss `name`; throws listing the known names. */
 export function lossSpec(name: string): LossSpec {

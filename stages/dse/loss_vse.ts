@@ -13,8 +13,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** The margin α of vsepp's default recipe. */
-export const VSE_MARGIN = 0.2;
+/** The margin α of vsepp's default recipe (defined in loss_catalog.ts, which loads no tfjs). */
+export { VSE_MARGIN } from "./loss_catalog.ts";
 
 /** Rows divided by their L2 norm (ε = 1e-12 inside the root keeps a zero row finite). */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {

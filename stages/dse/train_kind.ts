@@ -7,12 +7,10 @@ import type { StageKind } from "../../pipeline/types.ts";
 import { defineKind } from "../util/kind.ts";
 import { EMBEDDING_OUTPUTS, type EmbeddingInfo, writeEmbedding } from "../formats/embedding.ts";
 import { writeNpy } from "../tensor_io/npy.ts";
-import { resolveBackendName, selectBackend } from "../nn/backend.ts";
+import { resolveBackendName } from "../nn/backend_env.ts";
+import { lossInfo as lossSpec } from "./loss_catalog.ts";
 import { loadedMatmul, matmulProvider } from "../linalg/sgemm.ts";
-import { lossSpec } from "./loss_registry.ts";
 import type { ImageBackboneFactory } from "./model.ts";
-import { trainDse } from "./train.ts";
-import { loadFeatureSet, normalizeInPlace } from "./train_data.ts";
 import { DSE_PARAMS, type DseParams, resolveLambda } from "./train_params.ts";
 
 /**
@@ -52,6 +50,9 @@ export function createTrainDseKind(
           "train-dse: needs an input `data` (a Feature-set artifact, e.g. wiki-data)",
         );
       }
+      // tfjs loads with the stage, not with the CLI (README, "Start-up")
+      const [{ selectBackend }, { trainDse }, { loadFeatureSet, normalizeInPlace }] = await Promise
+        .all([import("../nn/backend.ts"), import("./train.ts"), import("./train_data.ts")]);
       const info = await selectBackend(ctx.env.backend ?? ctx.options.backend, {
         log: ctx.log,
         threads: ctx.options.threads ? Number(ctx.options.threads) : undefined,

@@ -5,9 +5,7 @@
  */
 import type { ParamsOf } from "../../pipeline/types.ts";
 import { typedParam } from "../util/kind.ts";
-import { LOSS_NAMES, lossSpec } from "./loss_registry.ts";
-import { CLIP_TEMPERATURE } from "./loss_infonce.ts";
-import { VSE_MARGIN } from "./loss_vse.ts";
+import { CLIP_TEMPERATURE, LOSS_NAMES, lossInfo as lossSpec, VSE_MARGIN } from "./loss_catalog.ts";
 import type { LossKind } from "./model.ts";
 import type { DseData } from "./train_data.ts";
 

@@ -90,7 +90,7 @@ export async function collectProvenance(
     v8: Deno.version.v8,
     typescript: Deno.version.typescript,
     ...await lockedVersions(`${repoDir}/deno.lock`),
-    ...renderVersions(),
+    ...await renderVersions(),
   };
   const backends = [...new Set(objects.map((o) => o.backend).filter((b): b is string => !!b))];
   const seeds: Record<string, unknown> = {};

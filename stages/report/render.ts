@@ -2,11 +2,27 @@
  * Headless figure rendering: Vega-Lite spec → (vega-lite 6 compile) → Vega view with
  * `renderer: "none"` → SVG → PNG through `@resvg/resvg-js` with the system fonts
  * (Debian: `fonts-dejavu-core` supplies "DejaVu Sans").
+ *
+ * vega, vega-lite and resvg load on first use, not with the CLI (README, "Start-up").
  * @module
  */
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import type * as vega from "vega";
 import type { VlSpec } from "./figures.ts";
+
+interface VegaLibs {
+  vega: typeof import("vega");
+  vegaLite: typeof import("vega-lite");
+}
+
+let libs: Promise<VegaLibs> | undefined;
+
+function vegaLibs(): Promise<VegaLibs> {
+  libs ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vegaLite]) => ({
+    vega,
+    vegaLite,
+  }));
+  return libs;
+}
 
 /** A rendered figure. */
 export interface RenderedFigure {
@@ -21,14 +37,16 @@ export interface RenderedFigure {
 }
 
 /** Compile a Vega-Lite spec to a Vega spec. */
-export function compileSpec(spec: VlSpec): vega.Spec {
+export async function compileSpec(spec: VlSpec): Promise<vega.Spec> {
+  const { vegaLite } = await vegaLibs();
   // deno-lint-ignore no-explicit-any
   return vegaLite.compile(spec as any).spec as vega.Spec;
 }
 
 /** Render a Vega-Lite spec to SVG (no browser, no canvas). */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compileSpec(spec)), { renderer: "none" });
+  const { vega } = await vegaLibs();
+  const view = new vega.View(vega.parse(await compileSpec(spec)), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {
@@ -69,7 +87,8 @@ export async function renderFigure(
 }
 
 /** Versions of the rendering libraries, for the provenance section. */
-export function renderVersions(): Record<string, string> {
+export async function renderVersions(): Promise<Record<string, string>> {
+  const { vega, vegaLite } = await vegaLibs();
   // deno-lint-ignore no-explicit-any
   return { vega: vega.version, "vega-lite": (vegaLite as any).version ?? "unknown" };
 }

@@ -1,7 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { findKind } from "../../../pipeline/worker.ts";
 import { selectBackend } from "../../../stages/nn/backend.ts";
-import { trainDseEndToEndKind } from "../../../stages/dse/end_to_end.ts";
+import {
+  LAZY_RESNET_BACKBONES,
+  RESNET_BACKBONE_NAMES,
+  trainDseEndToEndKind,
+} from "../../../stages/dse/end_to_end.ts";
 import { RESNET_BACKBONES, RESNET_TINY } from "../../../stages/nn/resnet_backbone.ts";
 import { Rng } from "../../../stages/util/rng.ts";
 import { DSE_PARAMS, type DseData, type DseParams, trainDse } from "../../../stages/dse/train.ts";
@@ -57,6 +61,27 @@ function params(over: Partial<DseParams>): DseParams {
   for (const [k, v] of Object.entries(DSE_PARAMS)) p[k] = (v as { default?: unknown }).default;
   return { ...p, ...over } as DseParams;
 }
+
+Deno.test("end-to-end kind: its backbone names are resnet_backbone.ts's, built on demand", async () => {
+  assertEquals([...RESNET_BACKBONE_NAMES], Object.keys(RESNET_BACKBONES));
+  assertEquals(Object.keys(LAZY_RESNET_BACKBONES), Object.keys(RESNET_BACKBONES));
+  // the lazy factory builds what the eager one builds
+  await selectBackend("cpu", { log: () => {} });
+  const build = (f: (typeof RESNET_BACKBONES)[string]) =>
+    f({ inputShape: [8, 8, 3], rng: new Rng(3) });
+  const lazy = await build(LAZY_RESNET_BACKBONES["resnet-tiny-random"]);
+  const eager = await build(RESNET_BACKBONES["resnet-tiny-random"]);
+  try {
+    assertEquals(lazy.outDim, eager.outDim);
+    assertEquals(Object.keys(lazy.trainable), Object.keys(eager.trainable));
+    const a = Object.values(lazy.trainable)[0].dataSync();
+    const b = Object.values(eager.trainable)[0].dataSync();
+    assertEquals([...a], [...b]);
+  } finally {
+    lazy.dispose();
+    eager.dispose();
+  }
+});
 
 Deno.test("end-to-end kind: module is end_to_end.ts (cache key, worker lookup)", async () => {
   assert(trainDseEndToEndKind.module.endsWith("/stages/dse/end_to_end.ts"));

@@ -78,7 +78,7 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
   assert.equal(g.groups.reduce((a, [, n]) => a + n, 0), g.header.length);
 });
 
-Deno.test("the comparison figure: one point per method with R@K, and a valid Vega-Lite spec", () => {
+Deno.test("the comparison figure: one point per method with R@K, and a valid Vega-Lite spec", async () => {
   const t = buildCompareTable(
     [
       row("a", 0.2, { ...rk(0.04), seed: 0 }),
@@ -93,6 +93,6 @@ Deno.test("the comparison figure: one point per method with R@K, and a valid Veg
   assert.ok(Math.abs(pts[0].r1 - 2.25) < 1e-12);
   // its sd over the seeds: |3 − 1.5|/√2 = 1.06066 % (not the per-direction sds, 1.414 % and .707 %)
   assert.ok(Math.abs(pts[0].r1Sd - 1.5 / Math.SQRT2) < 1e-12, `${pts[0].r1Sd}`);
-  const vega = compileSpec(compareSpec("t", pts, { size: { width: 200, height: 150 } }));
+  const vega = await compileSpec(compareSpec("t", pts, { size: { width: 200, height: 150 } }));
   assert.ok(Array.isArray(vega.marks) && vega.marks.length > 0);
 });

@@ -42,8 +42,8 @@ Deno.test("svgToPng renders text with a system font", async () => {
   );
 });
 
-Deno.test("renderVersions names vega and vega-lite", () => {
-  const v = renderVersions();
+Deno.test("renderVersions names vega and vega-lite", async () => {
+  const v = await renderVersions();
   assert.match(v.vega, /^6\./);
   assert.match(v["vega-lite"], /^6\./);
 });
