@@ -12,7 +12,8 @@ import { lossSpec } from "./loss_registry.ts";
 import type { ImageBackboneFactory } from "./model.ts";
 import { trainDse } from "./train.ts";
 import { loadFeatureSet, normalizeInPlace } from "./train_data.ts";
-import { DSE_PARAMS, type DseParams, resolveLambda } from "./train_params.ts";
+import { applyRecipe, DSE_PARAMS, type DseParams, resolveLambda } from "./train_params.ts";
+import { readRecipes } from "../formats/recipes.ts";
 
 /**
  * Build the `train-dse` kind. `backbones` plugs end-to-end image modules in (e.g.
@@ -36,12 +37,19 @@ export function createTrainDseKind(
     inputs: {
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
       backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
+      recipe: "optional: a select-recipe stage's recipes.json; the `recipe` param names the method",
     },
     params: DSE_PARAMS,
     outputs: [...EMBEDDING_OUTPUTS, "centers.npy", "history.json"],
     environment: async (_params, opts) => ({ backend: await resolveBackendName(opts.backend) }),
     run: async (ctx) => {
-      const p = ctx.params;
+      const recipes = ctx.inputs.recipe ? await readRecipes(ctx.inputs.recipe) : undefined;
+      const p = applyRecipe(ctx.params, recipes);
+      if (recipes) {
+        const r = recipes.recipes[p.recipe];
+        ctx.provenance.recipe = { method: p.recipe, chosen: r.chosen, values: r.values };
+        ctx.log(`train-dse: recipe of ${p.recipe} (${r.chosen}): ${JSON.stringify(r.values)}`);
+      }
       if (!ctx.inputs.data) {
         throw new Error(
           "train-dse: needs an input `data` (a Feature-set artifact, e.g. wiki-data)",
@@ -105,6 +113,7 @@ export function createTrainDseKind(
           temperature: p.temperature,
           normalize: p.normalize,
           backend: info.name,
+          ...(recipes ? { recipe: recipes.recipes[p.recipe].chosen } : {}),
         },
         notes: [
           "loss terms are batch means; each modality's loss has weight 0.5",
