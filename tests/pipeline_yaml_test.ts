@@ -27,14 +27,15 @@ Deno.test("pipeline.yaml is under 500 lines", async () => {
   assert.ok(lines < 500, `pipeline.yaml has ${lines} lines`);
 });
 
-Deno.test("pipeline.yaml: 387 stages; quick 77, paper 228, compare 105 with their upstream", async () => {
+Deno.test("pipeline.yaml: 453 stages; quick 77, paper 228, compare 171 with their upstream", async () => {
   const p = await loadPipeline(FILE, { registry });
-  assert.equal(p.stages.size, 387);
+  assert.equal(p.stages.size, 453);
   assert.equal(closure(p, "quick").length, 77);
   assert.equal(closure(p, "paper").length, 228);
   // compare: 8 trained methods × 5 seeds × (train + eval), the 10 classic baselines with their
-  // evaluations, random, the data, check and report
-  assert.equal(closure(p, "compare").length, 105);
+  // evaluations, random, the data, check and report (105), and the recipes: the validation split,
+  // the 32 candidates of grids/compare.yaml × (train + eval), the selection (66)
+  assert.equal(closure(p, "compare").length, 171);
 });
 
 Deno.test("pipeline.yaml: checks and reports collect every evaluation of their target", async () => {
@@ -58,12 +59,20 @@ Deno.test("pipeline.yaml: checks and reports collect every evaluation of their t
     const sweepElsewhere = /^p-eval-sweep-.*-(wikiraw|pascal)$/.test(e);
     assert.equal(check.has(e), !sweepElsewhere, `${e} ${sweepElsewhere ? "is not" : "is"} checked`);
   }
-  const compare = evaluations(p, closure(p, "compare")).filter((e) => e.startsWith("cmp-"));
+  const compare = evaluations(p, closure(p, "compare")).filter((e) => e.startsWith("cmp-eval-"));
   assert.equal(compare.length, 40, "8 methods × 5 seeds");
   for (const stage of ["check-compare", "report-compare"]) {
     const ins = inputsOf(p, stage);
     for (const e of compare) assert.ok(ins.has(e), `${e} is an input of ${stage}`);
+    for (const e of ins) assert.ok(!e.startsWith("cmp-val-"), `${stage} reads no validation run`);
   }
+  // the recipe selection reads every validation evaluation, and only those
+  const val = evaluations(p, closure(p, "compare")).filter((e) => e.startsWith("cmp-val-eval-"));
+  assert.equal(val.length, 32, "the 32 candidates of grids/compare.yaml");
+  assert.deepEqual(
+    [...inputsOf(p, "cmp-recipes-wiki")].sort(),
+    [...val, "cmp-val-split-wiki"].sort(),
+  );
   // report-compare names each classic method's input by the method (captured from the stage name)
   const classic = p.stages.get("report-compare")!.inputs.filter((i) => i.captures);
   assert.deepEqual(classic.map((i) => `${i.alias}=${i.stage}`), [
@@ -78,6 +87,37 @@ Deno.test("pipeline.yaml: checks and reports collect every evaluation of their t
     "msalg=eval-msalg-none-wiki",
     "lrbs=eval-lrbs-none-wiki",
   ]);
+});
+
+Deno.test("pipeline.yaml: the compare recipes come from the grid, trained on the validation split only", async () => {
+  const p = await loadPipeline(FILE, { registry });
+  const grid = p.params.recipe_grid as Record<string, unknown>[];
+  assert.deepEqual(p.stages.get("cmp-recipes-wiki")!.params.candidates, grid, "one grid");
+  const vals = [...p.stages.values()].filter((s) => s.entry === "cmp-val-train-{cand}-wiki");
+  assert.equal(vals.length, grid.length);
+  for (const [i, s] of vals.entries()) {
+    const { name: _n, method: _m, ...fields } = grid[i];
+    for (const [k, v] of Object.entries(fields)) assert.equal(s.params[k], v, `${s.name}: ${k}`);
+    assert.deepEqual(
+      s.inputs.map((x) => x.stage),
+      ["cmp-val-split-wiki"],
+      `${s.name} trains on the split`,
+    );
+  }
+  const split = p.stages.get("cmp-val-split-wiki")!;
+  assert.equal(split.kind, "split-validation");
+  assert.deepEqual(split.inputs.map((x) => x.stage), [p.params.compare_data]);
+  // every seed of every method takes its method's recipe, from the one recipes.json
+  const trains = [...p.stages.values()].filter((s) =>
+    s.entry === "cmp-train-{method}-s{seed}-wiki"
+  );
+  assert.equal(trains.length, 40);
+  const methods = new Set(grid.map((g) => g.method));
+  for (const s of trains) {
+    assert.ok(methods.has(s.params.recipe as string), `${s.name}: recipe ${s.params.recipe}`);
+    const r = s.inputs.find((x) => x.alias === "recipe");
+    assert.equal(`${r?.stage}/${r?.output}`, "cmp-recipes-wiki/recipes.json", s.name);
+  }
 });
 
 Deno.test("pipeline.yaml: the DSE variants and the λ grid are declared once", async () => {
@@ -109,5 +149,5 @@ Deno.test("pipeline.yaml: the DSE variants and the λ grid are declared once", a
     assert.ok(lambda === 0 || lambda === 0.5, `${s.name}: λ ${lambda}`);
     assert.ok(s.name.includes(`-lambda-${lambda}-`), `${s.name} is named by its λ`);
   }
-  assert.equal(q.stages.size, 387 - 2 * 4 * 2 * 4, "the 4 other λ points of each sweep are gone");
+  assert.equal(q.stages.size, 453 - 2 * 4 * 2 * 4, "the 4 other λ points of each sweep are gone");
 });

@@ -13,6 +13,7 @@ import { imageTensorsKind } from "./image_tensors.ts";
 import { labelmeAnnotationsKind } from "./labelme_annotations.ts";
 import { ldaTextKind } from "./lda.ts";
 import { tagCountsKind } from "./text.ts";
+import { splitValidationKind } from "./split_validation.ts";
 
 /** The data group's stage kinds. */
 export const kinds: StageKind[] = [
@@ -26,4 +27,5 @@ export const kinds: StageKind[] = [
   imageFeaturesKind,
   imageTensorsKind,
   rawFeaturesKind,
+  splitValidationKind,
 ];

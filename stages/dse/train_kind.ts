@@ -11,7 +11,8 @@ import { resolveBackendName } from "../nn/backend_env.ts";
 import { lossInfo as lossSpec } from "./loss_catalog.ts";
 import { loadedMatmul, matmulProvider } from "../linalg/sgemm.ts";
 import type { ImageBackboneFactory } from "./model.ts";
-import { DSE_PARAMS, type DseParams, resolveLambda } from "./train_params.ts";
+import { applyRecipe, DSE_PARAMS, type DseParams, resolveLambda } from "./train_params.ts";
+import { readRecipes } from "../formats/recipes.ts";
 
 /**
  * Build the `train-dse` kind. `backbones` plugs end-to-end image modules in (e.g.
@@ -35,6 +36,7 @@ export function createTrainDseKind(
     inputs: {
       data: "a Feature set (features mode) or image tensors (end-to-end mode)",
       backbone: "end-to-end: the backbone weights (a download stage's `files` output)",
+      recipe: "optional: a select-recipe stage's recipes.json; the `recipe` param names the method",
     },
     params: DSE_PARAMS,
     outputs: [...EMBEDDING_OUTPUTS, "centers.npy", "history.json"],
@@ -44,7 +46,13 @@ export function createTrainDseKind(
       return backend === "wasm" ? { backend, matmul: matmulProvider() } : { backend };
     },
     run: async (ctx) => {
-      const p = ctx.params;
+      const recipes = ctx.inputs.recipe ? await readRecipes(ctx.inputs.recipe) : undefined;
+      const p = applyRecipe(ctx.params, recipes);
+      if (recipes) {
+        const r = recipes.recipes[p.recipe];
+        ctx.provenance.recipe = { method: p.recipe, chosen: r.chosen, values: r.values };
+        ctx.log(`train-dse: recipe of ${p.recipe} (${r.chosen}): ${JSON.stringify(r.values)}`);
+      }
       if (!ctx.inputs.data) {
         throw new Error(
           "train-dse: needs an input `data` (a Feature-set artifact, e.g. wiki-data)",
@@ -123,6 +131,7 @@ export function createTrainDseKind(
           temperature: p.temperature,
           normalize: p.normalize,
           backend: info.name,
+          ...(recipes ? { recipe: recipes.recipes[p.recipe].chosen } : {}),
         },
         notes: [
           "loss terms are batch means; each modality's loss has weight 0.5",

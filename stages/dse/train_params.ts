@@ -8,6 +8,7 @@ import { typedParam } from "../util/kind.ts";
 import { CLIP_TEMPERATURE, LOSS_NAMES, lossInfo as lossSpec, VSE_MARGIN } from "./loss_catalog.ts";
 import type { LossKind } from "./model.ts";
 import type { DseData } from "./train_data.ts";
+import { type RecipesFile, validateRecipeValues } from "../formats/recipes.ts";
 
 /** Resolved parameters of `train-dse`, derived from {@link DSE_PARAMS}. */
 export type DseParams = ParamsOf<typeof DSE_PARAMS>;
@@ -106,7 +107,53 @@ export const DSE_PARAMS = {
     default: "none",
     doc: "input normalisation with train statistics",
   },
+  recipe: {
+    type: "string",
+    default: "",
+    doc:
+      "with a `recipe` input (recipes.json of select-recipe): the method whose chosen recipe sets lr, margin, temperature, lambda, batch, epochs",
+  },
 } as const;
+
+/**
+ * The params a run trains with: `p`, with the tunable fields of the recipe `p.recipe` of `file`
+ * (a `recipe` input) put over them. Without a file, `p` as it is. Throws a `train-dse: …` error
+ * when the param and the input do not come together, the method has no recipe, its recipe was
+ * chosen for another loss, or it holds a field a recipe may not set.
+ * @param p the stage's params
+ * @param file the parsed `recipe` input, if the stage has one
+ */
+export function applyRecipe(p: DseParams, file: RecipesFile | undefined): DseParams {
+  if (!file) {
+    if (p.recipe) {
+      throw new Error(
+        `train-dse: recipe '${p.recipe}' is named but no \`recipe\` input is wired (add ` +
+          "inputs: { recipe: <select-recipe stage>/recipes.json })",
+      );
+    }
+    return p;
+  }
+  if (!p.recipe) {
+    throw new Error(
+      "train-dse: a `recipe` input is wired but the `recipe` param does not name the method " +
+        `whose recipe to take (one of ${Object.keys(file.recipes).join(", ")})`,
+    );
+  }
+  const r = file.recipes[p.recipe];
+  if (!r) {
+    throw new Error(
+      `train-dse: recipes.json has no recipe for '${p.recipe}'; it has ${
+        Object.keys(file.recipes).join(", ") || "none"
+      }`,
+    );
+  }
+  if (r.loss !== p.loss) {
+    throw new Error(
+      `train-dse: the recipe of '${p.recipe}' was chosen for loss ${r.loss}, this stage trains ${p.loss}`,
+    );
+  }
+  return { ...p, ...validateRecipeValues(r.values, `recipes.json: recipes.${p.recipe}.values`) };
+}
 
 /** Throws a `train-dse: …` error saying what to fix when the params do not fit the data. */
 export function checkParams(p: DseParams, data: DseData): void {

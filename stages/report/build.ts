@@ -357,6 +357,7 @@ export async function buildReport(
     ? buildCompareTable(data.metrics, {
       spec: options.compare,
       methodNames: options.methodNames,
+      recipes: data.recipes?.[0],
     })
     : undefined;
   const claims = buildClaimsTable(data);

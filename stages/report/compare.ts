@@ -8,6 +8,7 @@
 import type { MetricsRow } from "./inputs.ts";
 import { type Grid, methodLabel } from "./tables.ts";
 import { baseConfig, type FigureSize, type VlSpec } from "./figures.ts";
+import type { Recipe, RecipesFile, RecipeValues } from "../formats/recipes.ts";
 
 /** The `compare` param. */
 export interface CompareSpec {
@@ -66,6 +67,8 @@ export interface CompareRow {
   r1Avg?: Stat;
   /** Where the formula comes from. */
   source: string;
+  /** The recipe the method trained with (recipes.json), as its grid's varied fields; if any. */
+  recipe?: string;
 }
 
 /** The comparison table. */
@@ -100,7 +103,7 @@ export function stat(values: number[]): Stat {
  */
 export function buildCompareTable(
   rows: readonly MetricsRow[],
-  options: { spec: CompareSpec; methodNames?: Record<string, string> },
+  options: { spec: CompareSpec; methodNames?: Record<string, string>; recipes?: RecipesFile },
 ): CompareTable {
   const { spec } = options;
   const sim = spec.similarity ?? "cosine";
@@ -142,6 +145,9 @@ export function buildCompareTable(
       stats,
       ...(r1s.every(Number.isFinite) ? { r1Avg: stat(r1s) } : {}),
       source: spec.sources?.[method] ?? "",
+      ...(options.recipes?.recipes[method]
+        ? { recipe: recipeText(options.recipes.recipes[method]) }
+        : {}),
     });
   }
   out.sort((a, b) => Number(a.seeds.length > 0) - Number(b.seeds.length > 0));
@@ -159,6 +165,7 @@ export function buildCompareTable(
   ];
   const missing = out.filter((r) => !r.stats.i2t_r1 && r.method !== "random").map((r) => r.label);
   if (missing.length) notes.push(`No R@K in the rows of: ${missing.join(", ")}.`);
+  if (options.recipes) notes.push(recipeNote(options.recipes));
   return {
     id: "compare",
     title: spec.title ?? `Comparison on ${spec.dataset}`,
@@ -169,6 +176,45 @@ export function buildCompareTable(
   };
 }
 
+const FIELD_LABELS: Record<string, string> = {
+  lr: "lr",
+  margin: "margin",
+  temperature: "τ₀",
+  lambda: "λ",
+  batch: "batch",
+  epochs: "epochs",
+};
+
+/**
+ * A recipe in a table cell: the fields its grid varied (the others were fixed), e.g.
+ * `lr 0.0003, λ 0.1`; every field when the grid had one candidate.
+ */
+export function recipeText(r: Recipe): string {
+  const keys = Object.keys(r.values) as (keyof RecipeValues)[];
+  const varied = keys.filter((k) => new Set(r.candidates.map((c) => c.values[k])).size > 1);
+  return (varied.length ? varied : keys).map((k) => `${FIELD_LABELS[k]} ${r.values[k]}`).join(
+    ", ",
+  );
+}
+
+/** The note under the table: where the recipes come from. */
+export function recipeNote(f: RecipesFile): string {
+  const s = f.split;
+  const n = Object.values(f.recipes).reduce((a, r) => a + r.candidates.length, 0);
+  const pct = typeof s.fraction === "number" ? `${100 * s.fraction}% of each class's ` : "";
+  const sizes = typeof s.n_train === "number" && typeof s.n_val === "number"
+    ? ` (${s.n_train} train / ${s.n_val} validation rows${
+      typeof s.seed === "number" ? `, seed ${s.seed}` : ""
+    })`
+    : "";
+  return `Recipes (column "recipe": the fields its grid varied): chosen per method among ${n} ` +
+    `candidates on a validation split of ${pct}training rows${sizes}, never the test rows, by ` +
+    `the highest validation ${
+      f.criterion === "avg" ? "avg mAP" : f.criterion
+    } (${f.similarity}); ` +
+    "every candidate's score is in recipes.json.";
+}
+
 function fmtStat(s: Stat | undefined, scale: number, digits: number): string {
   if (!s) return "—";
   const v = (x: number) => (x * scale).toFixed(digits);
@@ -177,6 +223,7 @@ function fmtStat(s: Stat | undefined, scale: number, digits: number): string {
 
 /** Lay the comparison out as a {@link Grid}: mAP ×1, R@K in %, medr as ranks. */
 export function compareGrid(t: CompareTable): Grid {
+  const recipes = t.rows.some((r) => r.recipe !== undefined);
   const body = t.rows.map((r) => [
     r.label,
     String(r.runs),
@@ -186,9 +233,17 @@ export function compareGrid(t: CompareTable): Grid {
     ),
     ...(["i2t_medr", "t2i_medr"] as const).map((f) => fmtStat(r.stats[f], 1, 0)),
     r.source,
+    ...(recipes ? [r.recipe ?? "—"] : []),
   ]);
   return {
-    groups: [["", 2], ["mAP", 3], ["R@K I→T (%)", 3], ["R@K T→I (%)", 3], ["medr", 2], ["", 1]],
+    groups: [
+      ["", 2],
+      ["mAP", 3],
+      ["R@K I→T (%)", 3],
+      ["R@K T→I (%)", 3],
+      ["medr", 2],
+      ["", recipes ? 2 : 1],
+    ],
     header: [
       "Method",
       "runs",
@@ -204,6 +259,7 @@ export function compareGrid(t: CompareTable): Grid {
       "I→T",
       "T→I",
       "formula",
+      ...(recipes ? ["recipe"] : []),
     ],
     body,
   };

@@ -1,7 +1,7 @@
 /**
  * Discovery of what the report's upstream objects hold, by their files (docs/architecture.md):
  * `metrics.json`, `curves.json`, `check.json`, Embedding objects (`embedding.json` + `.npy`),
- * `dataset.json`, and the engine's `manifest.json` when it is stored inside the object.
+ * `dataset.json`, `recipes.json` (the recipes of the compared methods), and the engine's `manifest.json` when it is stored inside the object.
  *
  * λ-sweep rows: a metrics row belongs to a λ sweep when it carries a numeric `lambda` field (the
  * evaluate stage's `sweep: { lambda }`, stages/formats/metrics.ts) or `hyper.lambda`. The same is
@@ -17,6 +17,7 @@ import {
 } from "../formats/check_result.ts";
 import { type MetricRow, RECALL_FIELDS } from "../formats/metrics.ts";
 import { type DirectionCurves, parseCurves } from "../formats/curves.ts";
+import { type RecipesFile, validateRecipes } from "../formats/recipes.ts";
 
 /** One evaluated result (the `metrics.json` row schema), plus where it came from. */
 export interface MetricsRow extends Omit<MetricRow, "stage"> {
@@ -90,7 +91,7 @@ export interface ObjectInfo {
   inputKeys?: Record<string, string>;
   /** Tool versions, if recorded. */
   versions?: Record<string, string>;
-  /** What the object holds: `metrics`, `curves`, `check`, `embedding`, `dataset`. */
+  /** What the object holds: `metrics`, `curves`, `check`, `embedding`, `dataset`, `recipes`. */
   holds: string[];
   /** Whether a manifest was found. */
   hasManifest: boolean;
@@ -120,6 +121,8 @@ export interface ReportInputs {
   objects: ObjectInfo[];
   /** Things the reader skipped, with the reason, and the `warnings` of `dataset.json` files. */
   warnings: string[];
+  /** The `recipes.json` files (select-recipe objects): the recipes the trained methods used. */
+  recipes?: RecipesFile[];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -349,6 +352,13 @@ async function loadDir(
     info.holds.push("dataset");
     found++;
   }
+  if (want("recipes.json") && await exists(p("recipes.json"))) {
+    (acc.recipes ??= []).push(
+      validateRecipes(await readJson(p("recipes.json")), p("recipes.json")),
+    );
+    info.holds.push("recipes");
+    found++;
+  }
   if (found === 0 && only === undefined && depth === 0) {
     // An object may keep its results one level down (e.g. one folder per output).
     for await (const e of Deno.readDir(dir)) {
@@ -397,7 +407,7 @@ export async function loadInputs(inputs: Record<string, string>): Promise<Report
     await loadDir(alias, dir, only, acc, info, 0);
     if (info.holds.length === before) {
       acc.warnings.push(
-        `${alias}: ${path} holds none of metrics.json, curves.json, check.json, embedding.json, dataset.json; ignored`,
+        `${alias}: ${path} holds none of metrics.json, curves.json, check.json, embedding.json, dataset.json, recipes.json; ignored`,
       );
     }
     acc.objects.push(info);

@@ -4,8 +4,10 @@ import {
   compareGrid,
   comparePoints,
   compareSpec,
+  recipeText,
   stat,
 } from "../../../stages/report/compare.ts";
+import type { RecipesFile } from "../../../stages/formats/recipes.ts";
 import { compileSpec } from "../../../stages/report/render.ts";
 import type { MetricsRow } from "../../../stages/report/inputs.ts";
 
@@ -76,6 +78,46 @@ Deno.test("buildCompareTable groups seeds per method, deterministic methods firs
   assert.equal(g.body[1][5], "—");
   assert.equal(g.header.length, g.body[0].length);
   assert.equal(g.groups.reduce((a, [, n]) => a + n, 0), g.header.length);
+});
+
+Deno.test("buildCompareTable: a recipe column from recipes.json (the grid's varied fields) and its note", () => {
+  const recipes: RecipesFile = {
+    criterion: "avg",
+    similarity: "cosine",
+    split: { dataset: "wiki", fraction: 0.2, seed: 0, n_train: 1738, n_val: 435 },
+    recipes: {
+      vsepp: {
+        loss: "vsepp",
+        chosen: "vsepp.b",
+        values: { lr: 3e-4, margin: 0.2, batch: 256 },
+        score: 0.2,
+        candidates: [
+          { name: "vsepp.a", values: { lr: 1e-3, margin: 0.2, batch: 256 }, score: 0.1 },
+          { name: "vsepp.b", values: { lr: 3e-4, margin: 0.2, batch: 256 }, score: 0.2 },
+          { name: "vsepp.c", values: { lr: 3e-4, margin: 0.1, batch: 256 }, score: 0.15 },
+        ],
+      },
+    },
+  };
+  const rows = [row("vsepp", 0.3, { ...rk(0.02), seed: 0 }), row("cca", 0.25, rk(0.01))];
+  const t = buildCompareTable(rows, { spec: { dataset: "wiki" }, recipes });
+  const g = compareGrid(t);
+  assert.equal(g.header.at(-1), "recipe");
+  assert.deepEqual(g.body.map((b) => b.at(-1)), ["—", "lr 0.0003, margin 0.2"]);
+  assert.equal(g.groups.reduce((a, [, n]) => a + n, 0), g.header.length);
+  assert.match(
+    t.notes.at(-1)!,
+    /among 3 candidates on a validation split of 20% of each class's training rows \(1738 train \/ 435 validation rows, seed 0\), never the test rows, by the highest validation avg mAP/,
+  );
+  // without recipes: no column, no note
+  const plain = compareGrid(buildCompareTable(rows, { spec: { dataset: "wiki" } }));
+  assert.equal(plain.header.at(-1), "formula");
+  // one candidate: every field shown
+  const one = {
+    ...recipes.recipes.vsepp,
+    candidates: recipes.recipes.vsepp.candidates.slice(1, 2),
+  };
+  assert.equal(recipeText(one), "lr 0.0003, margin 0.2, batch 256");
 });
 
 Deno.test("the comparison figure: one point per method with R@K, and a valid Vega-Lite spec", async () => {

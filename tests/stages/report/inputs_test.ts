@@ -154,3 +154,33 @@ Deno.test("sweep points from evaluate labels, and the engine's manifest format",
   assert.equal(o.versions?.deno, "2.9.6");
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("loadInputs: a recipes.json (select-recipe object) is read and checked", async () => {
+  const tmp = await Deno.makeTempDir();
+  const file = {
+    criterion: "avg",
+    similarity: "cosine",
+    split: { fraction: 0.2 },
+    recipes: {
+      xu: {
+        loss: "xu",
+        chosen: "xu.a",
+        values: { margin: 0.5 },
+        score: 0.2,
+        candidates: [{ name: "xu.a", values: { margin: 0.5 }, score: 0.2 }],
+      },
+    },
+  };
+  await Deno.writeTextFile(`${tmp}/recipes.json`, JSON.stringify(file));
+  const data = await loadInputs({ recipes: tmp });
+  assert.deepEqual(data.recipes, [file]);
+  assert.deepEqual(data.objects[0].holds, ["recipes"]);
+  await Deno.writeTextFile(
+    `${tmp}/recipes.json`,
+    JSON.stringify({ ...file, recipes: { xu: { ...file.recipes.xu, values: { dim: 8 } } } }),
+  );
+  await assert.rejects(
+    loadInputs({ recipes: tmp }),
+    /recipes\.xu\.values: unknown recipe field 'dim'/,
+  );
+});
