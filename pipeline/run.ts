@@ -393,26 +393,31 @@ export async function runStages(
     }
   }
 
-  await scheduleStages(order, graph, {
-    jobs,
-    results,
-    run: (n) =>
-      one(n).catch((e): StageResult => {
-        const error = String((e as Error)?.message ?? e);
-        say("failed", n, error);
-        return { name: n, state: "failed", duration_ms: 0, error };
-      }).then((r) => {
-        if (!startedAt.has(n)) notStartedLeft -= recorded.get(n) ?? 0;
-        else runningStarted.delete(n);
-        return r;
+  try {
+    await scheduleStages(order, graph, {
+      jobs,
+      results,
+      run: (n) =>
+        one(n).catch((e): StageResult => {
+          const error = String((e as Error)?.message ?? e);
+          say("failed", n, error);
+          return { name: n, state: "failed", duration_ms: 0, error };
+        }).then((r) => {
+          if (!startedAt.has(n)) notStartedLeft -= recorded.get(n) ?? 0;
+          else runningStarted.delete(n);
+          return r;
+        }),
+      unreachable: (n): StageResult => ({
+        name: n,
+        state: "skipped",
+        duration_ms: 0,
+        reason: "unreachable",
       }),
-    unreachable: (n): StageResult => ({
-      name: n,
-      state: "skipped",
-      duration_ms: 0,
-      reason: "unreachable",
-    }),
-  });
+    });
+  } finally {
+    // A run's own executor (not one the caller passed in) is released with the run.
+    if (!options.executor) await executor.close?.();
+  }
   await project.store.cache.save().catch(() => {});
   const stages = order.map((n) => results.get(n)!);
   const ok = stages.every((r) =>

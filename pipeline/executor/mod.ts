@@ -73,6 +73,8 @@ export interface Executor {
   submit(stage: ReadyStage, context: SubmitContext): Promise<Submission>;
   /** Cancels a submission still in flight (its `result` then settles as cancelled). */
   cancel(id: string): Promise<void>;
+  /** Releases what the executor keeps between stages (idle workers); called when a run ends. */
+  close?(): Promise<void>;
 }
 
 /** Names accepted by `--executor`. */

@@ -327,6 +327,7 @@ export function loadLapack(): { lapack?: Lapack; tried: string[] } {
   for (const c of candidates) {
     const r = tryOpen(c);
     if (typeof r !== "string") {
+      oneThread(c);
       cached = { lapack: r, tried };
       return cached;
     }
@@ -334,6 +335,27 @@ export function loadLapack(): { lapack?: Lapack; tried: string[] } {
   }
   cached = { tried };
   return cached;
+}
+
+/**
+ * One OpenBLAS thread per calling thread unless the user chose (`OPENBLAS_NUM_THREADS` or
+ * `OMP_NUM_THREADS` set): the engine already runs one stage per core (`--jobs`), and a threaded
+ * OpenBLAS shared by stages running side by side serialises their calls on its one pool and
+ * spin-waits on the other's cores — two DSE trainings of the quick target took 3× as long per step
+ * as one alone on this 2-core box. Libraries without `openblas_set_num_threads` are left alone.
+ */
+function oneThread(path: string): void {
+  if (envVar("OPENBLAS_NUM_THREADS") !== undefined || envVar("OMP_NUM_THREADS") !== undefined) {
+    return;
+  }
+  try {
+    const lib = Deno.dlopen(path, {
+      openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+    });
+    lib.symbols.openblas_set_num_threads?.(1);
+  } catch {
+    // not OpenBLAS, or it cannot be opened again: its own threading stays
+  }
 }
 
 /** An environment variable, or undefined (also when env access is not permitted). */
