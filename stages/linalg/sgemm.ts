@@ -25,27 +25,11 @@ export interface Sgemm {
   ): void;
 }
 
+const B = "buffer" as const;
+const L = "usize" as const;
+/** `sgemm_`: 13 arguments by reference, then the two hidden lengths of the character arguments. */
 const SYMBOLS = {
-  sgemm_: {
-    parameters: [
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "usize",
-      "usize",
-    ],
-    result: "void",
-  },
+  sgemm_: { parameters: [B, B, B, B, B, B, B, B, B, B, B, B, B, L, L], result: "void" },
 } as const;
 
 let cached: { sgemm?: Sgemm; why?: string } | undefined;
